@@ -1,0 +1,39 @@
+# `make run` and `make test` bootstrap everything they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install run test lint format clean
+
+install: $(VENV)/.installed
+
+# Re-installs only when the pins change.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: install
+	$(PY) manage.py migrate --noinput
+	@DJANGO_SUPERUSER_PASSWORD=admin $(PY) manage.py createsuperuser --noinput \
+		--username admin --email admin@example.com >/dev/null 2>&1 || true
+	@echo "Admin: http://127.0.0.1:$(PORT)/admin/  user admin, password admin (development only)"
+	PORT=$(PORT) $(PY) scripts/devstack.py run
+
+# ARGS passes options to pytest, e.g. make test ARGS="-k upload -x".
+test: install
+	$(PY) scripts/devstack.py test $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,142 @@
+"""Fixtures for every app: a file-backed test database, media in a temporary folder, real
+Celery workers in their own processes, and a real Chromium driven by Playwright."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from image_parroter.celery import app as celery_app
+
+BASE_DIR = Path(__file__).resolve().parent
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """SQLite tests use a file, not memory, so worker processes see the same database."""
+    if connection.vendor == "sqlite":
+        connection.settings_dict["TEST"]["NAME"] = str(
+            tmp_path_factory.mktemp("db") / "test.sqlite3"
+        )
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, media_dir):
+    """Every test writes media to a temporary folder that workers share; emptied after it."""
+    settings.MEDIA_ROOT = str(media_dir)
+    yield media_dir
+    for child in media_dir.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL for the test database this run created, for worker processes."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def running_worker(pool: str, media: Path, log_dir: Path, extra_env: dict | None = None):
+    """Start `celery -A image_parroter worker -P <pool>` on the test database; yield its name."""
+    hostname = f"test-{pool}-{uuid.uuid4().hex[:8]}@localhost"
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "MEDIA_ROOT": str(media),
+        **(extra_env or {}),
+    }
+    log_path = log_dir / f"{hostname}.log"
+    command = [sys.executable, "-m", "celery", "-A", "image_parroter", "worker", "-P", pool]
+    command += ["--concurrency", "4", "--hostname", hostname, "--without-mingle"]
+    command += ["--without-gossip", "--loglevel", "INFO"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(destination=[hostname], timeout=0.5):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"worker {hostname} did not start:\n{log_path.read_text()[-3000:]}")
+        yield hostname
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def worker_factory(django_db_setup, media_dir, tmp_path_factory):
+    """`with worker_factory("prefork", SOME_ENV="x") as hostname:` runs a worker meanwhile."""
+    log_dir = tmp_path_factory.mktemp("worker-logs")
+
+    def start(pool: str = "gevent", **extra_env):
+        return running_worker(pool, media_dir, log_dir, extra_env)
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def celery_worker(worker_factory):
+    """One real gevent worker for the whole session, as `make run` starts it.
+
+    Tests that use it need committed rows: mark them `django_db(transaction=True)`."""
+    with worker_factory("gevent") as hostname:
+        yield hostname
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium to run browser tests")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in the test thread; the ORM calls that
+    # tests make from that thread are still synchronous.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context (its own cookies, so its own session) on the live server."""
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()

