@@ -1,0 +1,83 @@
+"""What every background job has in common: a status a person can watch, and a way to
+be (re-)dispatched to the workers."""
+
+import uuid
+from datetime import timedelta
+
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+FINAL_STATUSES = (JobStatus.DONE, JobStatus.FAILED)
+
+
+class JobQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.exclude(status__in=FINAL_STATUSES)
+
+    def stalled(self, *, older_than: timedelta):
+        """Jobs nobody has touched for `older_than`: their enqueue or their worker was lost."""
+        return self.unfinished().filter(updated_at__lt=timezone.now() - older_than)
+
+
+class BackgroundJob(models.Model):
+    """A unit of work a worker does for a person, watched through its status and progress.
+
+    State changes are single UPDATE statements on the row, so tasks running side by side
+    (a chord's members, a redelivered copy) never overwrite each other's fields.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(
+        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField("progress (%)", default=0)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def dispatch(self) -> None:
+        """Send the work to the workers now. Each job kind says how."""
+        raise NotImplementedError
+
+    def enqueue(self) -> None:
+        """Dispatch once the surrounding transaction commits, so the task finds its row."""
+        transaction.on_commit(self.dispatch)
+
+    def _update(self, **fields) -> None:
+        fields.setdefault("updated_at", timezone.now())
+        type(self).objects.filter(pk=self.pk).update(**fields)
+        self.refresh_from_db()
+
+    def mark_running(self) -> None:
+        """A worker starts (or restarts) the job: that is one more attempt."""
+        self._update(status=JobStatus.RUNNING, attempts=F("attempts") + 1)
+
+    def set_progress(self, percent: int) -> None:
+        self._update(progress=max(0, min(100, percent)))
+
+    def mark_done(self) -> None:
+        self._update(status=JobStatus.DONE, progress=100, error="", finished_at=timezone.now())
+
+    def mark_failed(self, reason: str) -> None:
+        self._update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
