@@ -157,6 +157,16 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# OPERATIONS (periodic work and /health)
+# A job untouched this long is re-dispatched by the sweep; it must outlast the task time limit,
+# so the first worker is surely gone.
+JOB_STALLED_AFTER_SECONDS = env.int(
+    "JOB_STALLED_AFTER_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300
+)
+RUN_HISTORY_DAYS = env.int("RUN_HISTORY_DAYS", default=7)
+HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=0.5)
+HEALTH_CACHE_SECONDS = env.int("HEALTH_CACHE_SECONDS", default=5)
+
 # SECURITY (production defaults follow DEBUG; `manage.py check --deploy` passes with DEBUG off)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
