@@ -1,0 +1,56 @@
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.template import Context, Template
+from django.utils import timezone
+
+from ops.models import DailySummary
+from ops.services import summary_record
+from ops.tasks import daily_summary
+
+pytestmark = pytest.mark.django_db
+
+
+def make_user(username: str, joined: datetime):
+    return get_user_model().objects.create(username=username, date_joined=joined)
+
+
+def test_the_summary_counts_the_users_of_that_day_only():
+    day = date(2026, 3, 14)
+    noon = timezone.make_aware(datetime(2026, 3, 14, 12))
+    make_user("a", noon)
+    make_user("b", noon + timedelta(hours=11))
+    make_user("before", noon - timedelta(hours=13))
+    make_user("after", noon + timedelta(hours=12))
+
+    summary = summary_record(day=day)
+
+    assert (summary.day, summary.users) == (day, 2)
+
+
+def test_the_daily_task_records_yesterday_once_however_often_it_runs():
+    yesterday = timezone.now() - timedelta(days=1)
+    make_user("a", yesterday)
+
+    daily_summary()
+    make_user("b", yesterday)
+    daily_summary()
+
+    summary = DailySummary.objects.get()
+    assert summary.day == timezone.localdate() - timedelta(days=1)
+    assert summary.users == 2
+
+
+def test_the_summary_partial_shows_the_latest_day():
+    DailySummary.objects.create(day=date(2026, 3, 13), users=9, jobs=9, failures=9)
+    DailySummary.objects.create(day=date(2026, 3, 14), users=1, jobs=12, failures=0)
+
+    html = Template("{% load ops %}{% daily_summary %}").render(Context())
+
+    assert "Saturday 14 March" in html
+    assert "1 new user," in html and "12 jobs" in html and "0 failures" in html
+
+
+def test_the_summary_partial_is_empty_before_the_first_summary():
+    assert Template("{% load ops %}{% daily_summary %}").render(Context()).strip() == ""
