@@ -5,9 +5,9 @@ from django.db import migrations
 from django.utils import timezone
 
 INTERVALS = [
-    # name, task, every (seconds)
-    ("Beat heartbeat", "ops.heartbeat", 10),
-    ("Sweep stalled jobs", "ops.sweep_stalled_jobs", 60),
+    # name, task, every, period
+    ("Beat heartbeat", "ops.heartbeat", 10, "seconds"),
+    ("Sweep stalled jobs", "ops.sweep_stalled_jobs", 1, "minutes"),
 ]
 CRONTABS = [
     # name, task, minute, hour
@@ -25,8 +25,8 @@ def create_schedules(apps, schema_editor):
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    for name, task, every in INTERVALS:
-        interval, _ = IntervalSchedule.objects.get_or_create(every=every, period="seconds")
+    for name, task, every, period in INTERVALS:
+        interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=period)
         PeriodicTask.objects.get_or_create(name=name, defaults={"task": task, "interval": interval})
     for name, task, minute, hour in CRONTABS:
         crontab, _ = CrontabSchedule.objects.get_or_create(
