@@ -13,6 +13,7 @@ from ops import heartbeat
 from .conftest import wait_for
 
 CHANGELIST = "/admin/django_celery_beat/periodictask/"
+RESULTS = "/admin/django_celery_results/taskresult/"
 MIGRATION_SCHEDULES = {
     "Beat heartbeat": ("ops.heartbeat", "every 10 seconds"),
     "Sweep stalled jobs": ("ops.sweep_stalled_jobs", "every minute"),
@@ -27,7 +28,7 @@ def staff_client(client):
     staff = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
     staff.user_permissions.set(
         django_apps.get_model("auth", "Permission").objects.filter(
-            content_type__app_label="django_celery_beat"
+            content_type__app_label__in=["django_celery_beat", "django_celery_results"]
         )
     )
     client.force_login(staff)
@@ -100,7 +101,7 @@ def test_staff_pick_from_the_projects_registered_tasks(staff_client):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_task_added_in_the_admin_runs_within_15_s_and_stops_when_disabled(
-    staff_client, beat_factory
+    staff_client, beat_factory, celery_worker
 ):
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
     with beat_factory():
@@ -111,6 +112,8 @@ def test_a_task_added_in_the_admin_runs_within_15_s_and_stops_when_disabled(
             interval=every_second.pk,
         )
         assert wait_for(lambda: runs_of(task.name), timeout=15)
+        history = staff_client.get(RESULTS, {"periodic_task_name": task.name})
+        assert "ops.heartbeat" in history.text and celery_worker in history.text
 
         staff_client.post(CHANGELIST, {"action": "disable_tasks", "_selected_action": task.pk})
         assert not PeriodicTask.objects.get(pk=task.pk).enabled
