@@ -17,10 +17,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	@DJANGO_SUPERUSER_PASSWORD=admin $(PY) manage.py createsuperuser --noinput \
 		--username admin --email admin@example.com >/dev/null 2>&1 || true
 	@echo "Admin: http://127.0.0.1:$(PORT)/admin/  user admin, password admin (development only)"
-	PORT=$(PORT) $(PY) scripts/devstack.py run
+	PORT=$(PORT) exec $(PY) scripts/devstack.py run
 
 # ARGS passes options to pytest, e.g. make test ARGS="-k upload -x".
 test: install

@@ -1,6 +1,6 @@
 """Run the development stack or the test suite with a Redis that answers.
 
-    python scripts/devstack.py run            # honcho start (web, worker, beat)
+    python scripts/devstack.py run            # honcho start: the Procfile's processes
     python scripts/devstack.py test [ARGS]    # pytest ARGS
 
 `run` uses the Redis at REDIS_URL when it answers, else starts the virtualenv's redis-server
@@ -104,7 +104,7 @@ def run() -> int:
         redis_proc = start_redis(port, BASE_DIR / "var" / "redis", append_only=True)
     port = env.get("PORT", "8000")
     print(f"devstack: http://127.0.0.1:{port}/  (Ctrl-C stops everything)", flush=True)
-    honcho = [sys.executable, "-m", "honcho", "start", "--port", port, "web", "worker", "beat"]
+    honcho = [sys.executable, "-m", "honcho", "start", "--port", port]
     return supervise(honcho, env, redis_proc)
 
 
