@@ -158,12 +158,14 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # OPERATIONS (periodic work and /health)
-# A job untouched this long is re-dispatched by the sweep; it must outlast the task time limit,
-# so the first worker is surely gone.
+# The sweep re-dispatches a job untouched this long: longer than the task time limit (so its
+# worker is surely gone) and than a job normally waits in the queue.
 JOB_STALLED_AFTER_SECONDS = env.int(
     "JOB_STALLED_AFTER_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300
 )
+# Periodic runs recorded in the database (admin: task results) are kept this many days.
 RUN_HISTORY_DAYS = env.int("RUN_HISTORY_DAYS", default=7)
+# /health pings the workers with this timeout and keeps the answer this long.
 HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=0.5)
 HEALTH_CACHE_SECONDS = env.int("HEALTH_CACHE_SECONDS", default=5)
 
