@@ -1,7 +1,12 @@
+import json
+import os
 import socket
+import subprocess
+import sys
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
@@ -48,6 +53,29 @@ def test_health_answers_503_naming_redis_when_redis_is_unreachable(client, setti
     assert body["failed"] == ["redis"]
     assert body["database"] is True and body["redis"] is False
     assert body["workers"] == [] and body["beat_seconds_since_tick"] is None
+
+
+def test_health_answers_503_naming_the_database_when_it_is_unreachable():
+    """In a process of its own, since this one holds the test database's connection."""
+    env = {**os.environ, "DATABASE_URL": f"postgres://nobody@127.0.0.1:{closed_port()}/none"}
+    script = (
+        "import django, json; django.setup(); from django.test import Client; "
+        "r = Client(HTTP_HOST='localhost').get('/health'); "
+        "print(json.dumps([r.status_code, r.json()]))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    status, body = json.loads(run.stdout.splitlines()[-1])
+    assert status == 503
+    assert body["failed"] == ["database"]
+    assert body["database"] is False and body["redis"] is True
 
 
 @pytest.mark.parametrize("path", ["task/status/{id}/", "task/done/{id}/", "group/status/{id}/"])
