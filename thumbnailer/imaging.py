@@ -71,7 +71,10 @@ class Thumbnail:
 
 
 def _open(source: BinaryIO, *, max_pixels: int) -> Image.Image:
-    """Open (read the header of) an allowed image and refuse it if it has too many pixels."""
+    """Open (read the header of) an allowed image and refuse it if it has too many pixels.
+
+    The image is never closed here: Pillow's close() would close `source`, which the caller
+    owns."""
     too_big = f"The image has too many pixels: at most {max_pixels:,} are accepted."
     try:
         with warnings.catch_warnings():
@@ -82,7 +85,6 @@ def _open(source: BinaryIO, *, max_pixels: int) -> Image.Image:
     except DECODE_ERRORS as exc:
         raise ImageError("The file is not a JPEG, PNG, WebP, GIF or BMP image.") from exc
     if image.width * image.height > max_pixels:
-        image.close()
         raise ImageError(f"{too_big[:-1]} (this one is {image.width}x{image.height}).")
     return image
 
@@ -104,8 +106,6 @@ def inspect(source: BinaryIO, *, max_pixels: int) -> ImageInfo:
             image.verify()
     except DECODE_ERRORS as exc:
         raise ImageError("The image is damaged or incomplete.") from exc
-    finally:
-        image.close()
     return info
 
 
@@ -151,26 +151,23 @@ def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) 
     targets = [_fit(image.width, image.height, box) for box in boxes]
     thumbnails = []
     try:
-        with image:
-            # JPEG only: decode at the smallest scale (1/2, 1/4, 1/8) that keeps REDUCING_GAP
-            # times the largest thumbnail; `crop` maps the target onto that scale exactly.
-            width, height = targets[0]
-            drafted = image.draft(None, (int(width * REDUCING_GAP), int(height * REDUCING_GAP)))
-            crop = drafted[1] if drafted else None
-            current = _prepare(image)
-            for box, target in zip(boxes, targets, strict=True):
-                # Each smaller size is made from the previous, already encoded, thumbnail.
-                if current.size != target:
-                    current = current.resize(
-                        target, Image.Resampling.LANCZOS, box=crop, reducing_gap=REDUCING_GAP
-                    )
-                    crop = None
-                # Rotating a thumbnail is far cheaper than rotating the source.
-                upright = _finish(ImageOps.exif_transpose(current), output_format)
-                data = _encode(upright, output_format)
-                thumbnails.append(
-                    Thumbnail(box, output_format, upright.width, upright.height, data)
+        # JPEG only: decode at the smallest scale (1/2, 1/4, 1/8) that keeps REDUCING_GAP
+        # times the largest thumbnail; `crop` maps the target onto that scale exactly.
+        width, height = targets[0]
+        drafted = image.draft(None, (int(width * REDUCING_GAP), int(height * REDUCING_GAP)))
+        crop = drafted[1] if drafted else None
+        current = _prepare(image)
+        for box, target in zip(boxes, targets, strict=True):
+            # Each smaller size is made from the previous, already encoded, thumbnail.
+            if current.size != target:
+                current = current.resize(
+                    target, Image.Resampling.LANCZOS, box=crop, reducing_gap=REDUCING_GAP
                 )
+            crop = None
+            # Rotating a thumbnail is far cheaper than rotating the source.
+            upright = _finish(ImageOps.exif_transpose(current), output_format)
+            data = _encode(upright, output_format)
+            thumbnails.append(Thumbnail(box, output_format, upright.width, upright.height, data))
     except DECODE_ERRORS as exc:
         raise ImageError("The image is damaged or incomplete.") from exc
     return thumbnails
