@@ -50,3 +50,15 @@ def huge_png(width: int = 30000, height: int = 30000) -> bytes:
         + png_chunk(b"IDAT", idat)
         + png_chunk(b"IEND", b"")
     )
+
+
+def png_with_corrupt_pixels(width: int = 200, height: int = 100) -> bytes:
+    """A PNG whose chunks are all well formed (so it passes the form's checks) but whose pixel
+    data is not valid zlib: only decoding it, in the worker, finds out."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", b"this is not zlib data" * 20)
+        + png_chunk(b"IEND", b"")
+    )
