@@ -36,15 +36,16 @@ class ThumbnailJob(BackgroundJob):
 
     def dispatch(self) -> None:
         """Mark the job running, then a chord: one task per image, and a callback that builds
-        the archive.
+        the archive (or, if an image task fails for good, fails the job).
 
         Safe to call again (a sweep re-dispatching a stalled job): finished images are skipped
         and the callback never makes a second archive."""
-        from .tasks import build_archive, make_image_thumbnails, start_job
+        from .tasks import build_archive, fail_job, make_image_thumbnails, start_job
 
         job_id = str(self.pk)
         images = [make_image_thumbnails.si(pk) for pk in self.images.values_list("pk", flat=True)]
-        (start_job.si(job_id) | chord(images, build_archive.si(job_id))).delay()
+        callback = build_archive.si(job_id).on_error(fail_job.si(job_id))
+        (start_job.si(job_id) | chord(images, callback)).delay()
 
 
 class JobImage(models.Model):

@@ -23,6 +23,7 @@ from .models import JobImage, ThumbnailJob, job_folder
 
 # Share of the bar for the thumbnails; the archive takes the rest.
 THUMBNAILS_PROGRESS = 90
+INTERNAL_ERROR = "Something went wrong on our side while making the thumbnails. Please try again."
 
 
 def job_create(

@@ -38,6 +38,16 @@ def build_archive(job_id: str) -> str | None:
     return job.status
 
 
+@shared_task(name="thumbnailer.fail_job", **RETRY)
+def fail_job(job_id: str) -> str | None:
+    """The chord's error callback: an image task failed for good (a crash, retries spent)."""
+    job = ThumbnailJob.objects.filter(pk=job_id).first()
+    if job is None or job.is_final:
+        return None
+    services.job_fail(job=job, reason=services.INTERNAL_ERROR)
+    return job.status
+
+
 @shared_task(name="thumbnailer.purge_expired_jobs")
 def purge_expired_jobs() -> dict:
     return {"deleted": services.jobs_purge_expired()}

@@ -7,9 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils import timezone
 
 from image_parroter.celery import app as celery_app
+from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 
 from .conftest import NO_PATH_STORAGE
@@ -107,6 +110,17 @@ def test_a_file_that_fails_in_the_worker_fails_the_job_with_its_reason(
     html = client.get(job.get_absolute_url()).content.decode()
     assert "could not be read" in html
     assert client.get(f"/jobs/{job.pk}/download").status_code == 404
+
+
+def test_an_image_task_that_crashes_fails_the_job_through_the_chord_error_callback(
+    celery_worker, make_job, media_root
+):
+    with transaction.atomic():  # dispatched when this block commits
+        job = make_job(("a.jpg", image_bytes()), ("lost.jpg", image_bytes()))
+        default_storage.delete(job.images.get(name="lost.jpg").original.name)
+    job = wait_until_final(job)
+    assert (job.status, job.error) == ("failed", services.INTERNAL_ERROR)
+    assert [name for name in stored_files(media_root) if "/originals/" not in name] == []
 
 
 @pytest.mark.usefixtures("no_path_storage")
