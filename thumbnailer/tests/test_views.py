@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from thumbnailer.models import ThumbnailJob
+from thumbnailer.uploads import SizeLimitedUploadHandler
 
 from .factories import run_job, stored_files, upload
 from .images import huge_png, image_bytes
@@ -204,6 +205,7 @@ def test_a_file_over_the_byte_limit_is_refused_by_its_size_before_it_is_read(
     client, media_root, settings
 ):
     settings.MAX_UPLOAD_BYTES = 1000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # through the temporary-file handler
     # Not even an image: the size alone decides, before anything opens the file.
     response = post(client, [upload("big.jpg", b"x" * 1001)])
     assert_refused(
@@ -229,3 +231,14 @@ def test_no_size_chosen_is_refused(client, media_root):
 def test_an_unknown_size_is_refused(client, media_root):
     response = post(client, [upload()], sizes=["128", "999"])
     assert_refused(response, "999 is not one of the sizes on offer.", media_root)
+
+
+def test_the_upload_handler_stops_keeping_a_file_past_the_byte_limit(settings):
+    settings.MAX_UPLOAD_BYTES = 1000
+    handler = SizeLimitedUploadHandler()
+    handler.new_file("images", "big.jpg", "image/jpeg", 5000)
+    for start in range(0, 5000, 400):
+        handler.receive_data_chunk(b"x" * 400, start)
+    file = handler.file_complete(5000)
+    assert file.size == 5000
+    assert len(file.read()) == 800  # the whole chunks under the limit, nothing after
