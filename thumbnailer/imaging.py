@@ -132,10 +132,11 @@ def _finish(image: Image.Image, output_format: str) -> Image.Image:
     return image
 
 
-def _encode(image: Image.Image, output_format: str) -> bytes:
-    # Nothing from the source's metadata is passed on: no EXIF, no GPS, no comments.
+def _encode(image: Image.Image, output_format: str, icc_profile: bytes | None) -> bytes:
+    # Of the source's metadata only the colour profile is passed on: no EXIF, GPS, comments.
     buffer = BytesIO()
-    image.save(buffer, format=output_format, **SAVE_OPTIONS[output_format])
+    options = SAVE_OPTIONS[output_format] | ({"icc_profile": icc_profile} if icc_profile else {})
+    image.save(buffer, format=output_format, **options)
     return buffer.getvalue()
 
 
@@ -149,6 +150,8 @@ def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) 
     image = _open(source, max_pixels=max_pixels)
     output_format = image.format if image.format in KEPT_FORMATS else "PNG"
     targets = [_fit(image.width, image.height, box) for box in boxes]
+    # A CMYK profile would not describe the RGB thumbnails made from it.
+    icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
     thumbnails = []
     try:
         # JPEG only: decode at the smallest scale (1/2, 1/4, 1/8) that keeps REDUCING_GAP
@@ -166,7 +169,7 @@ def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) 
             crop = None
             # Rotating a thumbnail is far cheaper than rotating the source.
             upright = _finish(ImageOps.exif_transpose(current), output_format)
-            data = _encode(upright, output_format)
+            data = _encode(upright, output_format, icc_profile)
             thumbnails.append(Thumbnail(box, output_format, upright.width, upright.height, data))
     except DECODE_ERRORS as exc:
         raise ImageError("The image is damaged or incomplete.") from exc

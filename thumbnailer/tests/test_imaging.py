@@ -2,7 +2,7 @@ import zipfile
 from io import BytesIO
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from thumbnailer import imaging
 from thumbnailer.imaging import ImageError
@@ -122,6 +122,14 @@ def test_no_exif_or_gps_survives(image_format):
         image = opened(thumbnail)
         assert not image.getexif()
         assert b"Parrot Cam" not in thumbnail.data
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_the_colour_profile_survives(image_format):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = image_bytes(image_format, (600, 400), icc_profile=profile)
+    for thumbnail in thumbnails_of(data):
+        assert opened(thumbnail).info.get("icc_profile") == profile
 
 
 @pytest.mark.parametrize("image_format", ["PNG", "WEBP", "GIF"])
