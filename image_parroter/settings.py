@@ -131,6 +131,11 @@ USERS_GENERATE_MAX = env.int("USERS_GENERATE_MAX", default=500)
 # Django refuses request bodies larger than this before a view sees them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Larger uploads go to a temporary file that stops growing past MAX_UPLOAD_BYTES.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "thumbnailer.uploads.SizeLimitedUploadHandler",
+]
 DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_JOB + 5
 
 # CELERY

@@ -5,4 +5,9 @@ from . import views
 app_name = "thumbnailer"
 urlpatterns = [
     path("", views.upload, name="upload"),
+    path("jobs/<uuid:pk>/", views.detail, name="detail"),
+    path("jobs/<uuid:pk>/progress", views.progress, name="progress"),
+    path("jobs/<uuid:pk>/status.json", views.status, name="status"),
+    path("jobs/<uuid:pk>/download", views.download, name="download"),
+    path("jobs/<uuid:pk>/images/<int:image_id>/<int:size>", views.thumbnail, name="thumbnail"),
 ]

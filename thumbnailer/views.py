@@ -1,6 +1,123 @@
-from django.shortcuts import render
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from ops.models import JobStatus
+
+from . import services
+from .forms import UploadForm
+from .models import ThumbnailJob
+
+RECENT_JOBS = 10
+
+
+def own_job(request, pk) -> ThumbnailJob:
+    """The job if this browser session made it; anyone else gets a 404, as if it did not exist."""
+    session_key = request.session.session_key
+    if not session_key:
+        raise Http404
+    return get_object_or_404(ThumbnailJob, pk=pk, session_key=session_key)
 
 
 def upload(request):
-    """The upload form."""
-    return render(request, "thumbnailer/upload.html")
+    """The upload form, and this session's recent jobs."""
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            if not request.session.session_key:
+                request.session.create()
+            job = services.job_create(
+                session_key=request.session.session_key,
+                uploads=form.cleaned_data["images"],
+                sizes=form.cleaned_data["sizes"],
+            )
+            return redirect(job)
+    else:
+        form = UploadForm()
+    jobs = ThumbnailJob.objects.filter(session_key=request.session.session_key or "")
+    context = {
+        "form": form,
+        "jobs": jobs[:RECENT_JOBS],
+        "max_files": settings.MAX_FILES_PER_JOB,
+        "max_bytes": settings.MAX_UPLOAD_BYTES,
+    }
+    return render(request, "thumbnailer/upload.html", context)
+
+
+def previews(job: ThumbnailJob) -> list[dict]:
+    """Per image of a finished job: its name and thumbnail URLs, smallest size first."""
+    if job.status != JobStatus.DONE:
+        return []
+    return [
+        {
+            "name": image.name,
+            "thumbnails": [
+                {"size": size, "url": image.thumbnail_url(size)}
+                for size in sorted(map(int, image.thumbnails))
+            ],
+        }
+        for image in job.images.all()
+    ]
+
+
+@require_GET
+def detail(request, pk):
+    """The job's page: progress while it runs, then previews and the download."""
+    job = own_job(request, pk)
+    return render(request, "thumbnailer/job_detail.html", {"job": job, "previews": previews(job)})
+
+
+@require_GET
+def progress(request, pk):
+    """The part of the job page that htmx polls until the job is over."""
+    job = own_job(request, pk)
+    return render(request, "thumbnailer/_job_state.html", {"job": job, "previews": previews(job)})
+
+
+@require_GET
+def status(request, pk):
+    """The job's state as JSON, for scripts and tests."""
+    job = own_job(request, pk)
+    done = job.status == JobStatus.DONE
+    return JsonResponse(
+        {
+            "id": str(job.pk),
+            "status": job.status,
+            "progress": job.progress,
+            "error": job.error,
+            "download_url": reverse("thumbnailer:download", args=[job.pk]) if done else None,
+            "thumbnails": [
+                thumbnail["url"] for image in previews(job) for thumbnail in image["thumbnails"]
+            ],
+        }
+    )
+
+
+@require_GET
+def download(request, pk):
+    job = own_job(request, pk)
+    if job.status != JobStatus.DONE or not job.archive:
+        raise Http404("The archive is not ready.")
+    response = FileResponse(
+        job.archive.open("rb"),
+        as_attachment=True,
+        filename=job.download_name,
+        content_type="application/zip",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def thumbnail(request, pk, image_id, size):
+    job = own_job(request, pk)
+    image = get_object_or_404(job.images, pk=image_id)
+    name = image.thumbnails.get(str(size))
+    if name is None:
+        raise Http404
+    response = FileResponse(default_storage.open(name, "rb"), filename=name.rsplit("/", 1)[-1])
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

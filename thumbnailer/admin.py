@@ -1,0 +1,68 @@
+from django.contrib import admin, messages
+
+from ops.models import JobStatus
+
+from . import services
+from .models import JobImage, ThumbnailJob
+
+
+class JobImageInline(admin.TabularInline):
+    model = JobImage
+    fields = ("position", "upload_name", "name", "original", "done", "thumbnails")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ThumbnailJob)
+class ThumbnailJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "status",
+        "progress",
+        "image_count",
+        "sizes",
+        "attempts",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "created_at")
+    search_fields = ("id", "session_key", "error", "images__upload_name")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "id",
+        "session_key",
+        "status",
+        "progress",
+        "sizes",
+        "error",
+        "attempts",
+        "archive",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    )
+    inlines = [JobImageInline]
+    actions = ["rerun_failed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="images")
+    def image_count(self, job):
+        return job.images.count()
+
+    @admin.action(description="Re-run selected failed jobs")
+    def rerun_failed(self, request, queryset):
+        failed = queryset.filter(status=JobStatus.FAILED)
+        for job in failed:
+            services.job_rerun(job=job)
+        skipped = queryset.count() - len(failed)
+        self.message_user(request, f"Re-queued {len(failed)} failed job(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"Skipped {skipped} job(s) that had not failed.", messages.WARNING
+            )

@@ -1,0 +1,98 @@
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+
+from . import imaging
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """One or more files; each is checked by the form, which can name it in its message."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_empty_file=True, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = [file for file in (data if isinstance(data, list | tuple) else [data]) if file]
+        if not files:
+            super().clean(None, initial)  # raises "required"
+        return [super(MultipleFileField, self).clean(file, initial) for file in files]
+
+
+def checked_upload(upload: UploadedFile) -> imaging.ImageInfo:
+    """Refuse an upload that is empty, too big, or not a whole allowed image within the pixel
+    limit; the byte size is known before anything is read, the pixel count from the header."""
+    name = upload.name
+    if upload.size == 0:
+        raise ValidationError("“%(name)s” is empty.", code="empty", params={"name": name})
+    if upload.size > settings.MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            "“%(name)s” is %(size)s; each file may be at most %(limit)s.",
+            code="too_large",
+            params={
+                "name": name,
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(settings.MAX_UPLOAD_BYTES),
+            },
+        )
+    try:
+        info = imaging.inspect(upload, max_pixels=settings.MAX_IMAGE_PIXELS)
+    except imaging.ImageError as exc:
+        raise ValidationError(
+            "“%(name)s”: %(reason)s", code="invalid_image", params={"name": name, "reason": exc}
+        ) from exc
+    finally:
+        upload.seek(0)
+    return info
+
+
+class UploadForm(forms.Form):
+    images = MultipleFileField(
+        label="Images",
+        help_text="JPEG, PNG, WebP, GIF or BMP. Choose several at once, or drop them here.",
+        error_messages={"required": "Choose at least one image."},
+    )
+    sizes = forms.TypedMultipleChoiceField(
+        label="Thumbnail sizes",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one size.",
+            "invalid_choice": "%(value)s is not one of the sizes on offer.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        sizes = sorted(settings.THUMBNAIL_SIZES)
+        self.fields["sizes"].choices = [(size, f"{size} px") for size in sizes]
+        self.fields["sizes"].initial = sizes
+        self.fields["images"].widget.attrs["accept"] = ",".join(
+            f"image/{extension}" for extension in ("jpeg", "png", "webp", "gif", "bmp")
+        )
+
+    def clean_images(self) -> list[tuple[UploadedFile, imaging.ImageInfo]]:
+        """The uploads, each with what its header says (format, size)."""
+        uploads = self.cleaned_data["images"]
+        if len(uploads) > settings.MAX_FILES_PER_JOB:
+            raise ValidationError(
+                "Upload at most %(limit)d files at once (you chose %(count)d).",
+                code="too_many_files",
+                params={"limit": settings.MAX_FILES_PER_JOB, "count": len(uploads)},
+            )
+        checked, errors = [], []
+        for upload in uploads:
+            try:
+                checked.append((upload, checked_upload(upload)))
+            except ValidationError as error:
+                errors.append(error)
+        if errors:
+            raise ValidationError(errors)
+        return checked

@@ -1,0 +1,207 @@
+"""Thumbnails and archives with Pillow and zipfile only (no Django, no Celery), so this module
+is tested and benchmarked on its own.
+
+Speed comes from decoding each image once, at the smallest JPEG draft scale that still leaves
+`REDUCING_GAP` times the largest box, and cascading the smaller sizes from the larger ones.
+"""
+
+import re
+import shutil
+import struct
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from io import BytesIO
+from typing import BinaryIO
+
+from PIL import Image, ImageOps
+
+# Only these decoders ever see an upload.
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+# Thumbnails keep these formats; every other source becomes PNG.
+KEPT_FORMATS = ("JPEG", "PNG", "WEBP")
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+# Pillow's advice: with 2.0 the result is very close to a fair LANCZOS resize.
+REDUCING_GAP = 2.0
+SAVE_OPTIONS = {
+    "JPEG": {"quality": 85},
+    "WEBP": {"quality": 85},
+    "PNG": {},
+}
+# What a damaged or hostile file makes Pillow raise while opening or decoding it.
+DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+
+
+class ImageError(ValueError):
+    """The file is not an image this module will process; the message says why, for people."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    size: int
+    format: str
+    width: int
+    height: int
+    data: bytes
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
+
+
+def _open(source: BinaryIO, *, max_pixels: int) -> Image.Image:
+    """Open (read the header of) an allowed image and refuse it if it has too many pixels.
+
+    The image is never closed here: Pillow's close() would close `source`, which the caller
+    owns."""
+    too_big = f"The image has too many pixels: at most {max_pixels:,} are accepted."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(source, formats=ALLOWED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(too_big) from exc
+    except DECODE_ERRORS as exc:
+        raise ImageError("The file is not a JPEG, PNG, WebP, GIF or BMP image.") from exc
+    if image.width * image.height > max_pixels:
+        raise ImageError(f"{too_big[:-1]} (this one is {image.width}x{image.height}).")
+    return image
+
+
+def inspect(source: BinaryIO, *, max_pixels: int) -> ImageInfo:
+    """Check that `source` is a whole, allowed image within `max_pixels`, cheaply.
+
+    The pixel count comes from the header, before any decoding. JPEGs are then decoded at
+    their smallest draft scale (all of the compressed data, a fraction of the pixels), so a
+    truncated one is caught; other formats are verified by Pillow's checksum walk.
+    """
+    image = _open(source, max_pixels=max_pixels)
+    info = ImageInfo(image.format, image.width, image.height)
+    try:
+        if image.format == "JPEG":
+            image.draft(None, (1, 1))
+            image.load()
+        else:
+            image.verify()
+    except DECODE_ERRORS as exc:
+        raise ImageError("The image is damaged or incomplete.") from exc
+    return info
+
+
+def _prepare(image: Image.Image) -> Image.Image:
+    """The image, loaded. Palette, bitmap and high-bit images resample badly, so they are
+    widened to RGB (RGBA where they have transparency)."""
+    if image.mode in ("RGB", "RGBA", "L", "LA", "CMYK", "YCbCr"):
+        if "transparency" in image.info and image.mode in ("RGB", "L"):
+            return image.convert("RGBA")
+        image.load()
+        return image
+    has_alpha = "transparency" in image.info or image.mode in ("PA", "RGBa", "La")
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _finish(image: Image.Image, output_format: str) -> Image.Image:
+    """Bring a thumbnail to a mode its output format can store."""
+    if output_format == "JPEG" and image.mode not in ("RGB", "L"):
+        return image.convert("RGB")
+    if output_format == "WEBP" and image.mode not in ("RGB", "RGBA"):
+        return image.convert("RGBA" if "A" in image.mode else "RGB")
+    if output_format == "PNG" and image.mode in ("CMYK", "YCbCr"):
+        return image.convert("RGB")
+    return image
+
+
+def _encode(image: Image.Image, output_format: str, icc_profile: bytes | None) -> bytes:
+    # Of the source's metadata only the colour profile is passed on: no EXIF, GPS, comments.
+    buffer = BytesIO()
+    options = SAVE_OPTIONS[output_format] | ({"icc_profile": icc_profile} if icc_profile else {})
+    image.save(buffer, format=output_format, **options)
+    return buffer.getvalue()
+
+
+def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) -> list[Thumbnail]:
+    """One thumbnail per size (a square box in pixels), largest first.
+
+    Aspect ratio kept, never upscaled, turned upright by the EXIF orientation, no metadata,
+    the source's format where it is JPEG, PNG or WebP and PNG otherwise.
+    """
+    boxes = sorted(set(sizes), reverse=True)
+    image = _open(source, max_pixels=max_pixels)
+    output_format = image.format if image.format in KEPT_FORMATS else "PNG"
+    targets = [_fit(image.width, image.height, box) for box in boxes]
+    # A CMYK profile would not describe the RGB thumbnails made from it.
+    icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
+    thumbnails = []
+    try:
+        # JPEG only: decode at the smallest scale (1/2, 1/4, 1/8) that keeps REDUCING_GAP
+        # times the largest thumbnail; `crop` maps the target onto that scale exactly.
+        width, height = targets[0]
+        drafted = image.draft(None, (int(width * REDUCING_GAP), int(height * REDUCING_GAP)))
+        crop = drafted[1] if drafted else None
+        current = _prepare(image)
+        for box, target in zip(boxes, targets, strict=True):
+            # Each smaller size is made from the previous, already encoded, thumbnail.
+            if current.size != target:
+                current = current.resize(
+                    target, Image.Resampling.LANCZOS, box=crop, reducing_gap=REDUCING_GAP
+                )
+            crop = None
+            # Rotating a thumbnail is far cheaper than rotating the source.
+            upright = _finish(ImageOps.exif_transpose(current), output_format)
+            data = _encode(upright, output_format, icc_profile)
+            thumbnails.append(Thumbnail(box, output_format, upright.width, upright.height, data))
+    except DECODE_ERRORS as exc:
+        raise ImageError("The image is damaged or incomplete.") from exc
+    return thumbnails
+
+
+def _fit(width: int, height: int, box: int) -> tuple[int, int]:
+    """The size of a width x height image shrunk (never enlarged) to fit a box x box square."""
+    scale = min(box / width, box / height, 1.0)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def safe_stem(upload_name: str, taken: set[str]) -> str:
+    """A file-name stem from an upload's name: no folders, no odd characters, not in `taken`
+    (compared case-insensitively, and added to it)."""
+    base = upload_name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+    stem = unicodedata.normalize("NFKC", stem)
+    stem = re.sub(r"[^\w-]+", "-", stem).strip("-_")[:80] or "image"
+    candidate, number = stem, 2
+    while candidate.lower() in taken:
+        candidate, number = f"{stem}-{number}", number + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def write_archive(destination: BinaryIO, members: Iterable[tuple[str, BinaryIO]]) -> None:
+    """Write a zip of (name in the archive, readable file) pairs, streaming each file.
+
+    Images are already compressed, so they are stored as they are: no recompression.
+    """
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, source in members:
+            with archive.open(name, "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target, 1024 * 1024)

@@ -1,0 +1,75 @@
+"""A thumbnail job: the images a person uploaded and the one archive made from them."""
+
+from celery import chord
+from django.db import models
+from django.urls import reverse
+
+from ops.models import BackgroundJob
+
+
+def job_folder(job_id) -> str:
+    """Every file of a job lives under this storage prefix, so purging it misses nothing."""
+    return f"thumbnailer/{job_id}"
+
+
+def original_path(image: "JobImage", filename: str) -> str:
+    return f"{job_folder(image.job_id)}/originals/{image.name}"
+
+
+class ThumbnailJob(BackgroundJob):
+    session_key = models.CharField("owner session", max_length=40, db_index=True)
+    sizes = models.JSONField("sizes (px)", default=list)
+    archive = models.FileField(max_length=300, blank=True)
+
+    class Meta(BackgroundJob.Meta):
+        verbose_name = "thumbnail job"
+
+    def __str__(self) -> str:
+        return f"Thumbnails {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("thumbnailer:detail", args=[self.pk])
+
+    @property
+    def download_name(self) -> str:
+        return f"thumbnails-{str(self.pk)[:8]}.zip"
+
+    def dispatch(self) -> None:
+        """Mark the job running, then a chord: one task per image, and a callback that builds
+        the archive (or, if an image task fails for good, fails the job).
+
+        Safe to call again (a sweep re-dispatching a stalled job): finished images are skipped
+        and the callback never makes a second archive."""
+        from .tasks import build_archive, fail_job, make_image_thumbnails, start_job
+
+        job_id = str(self.pk)
+        images = [make_image_thumbnails.si(pk) for pk in self.images.values_list("pk", flat=True)]
+        callback = build_archive.si(job_id).on_error(fail_job.si(job_id))
+        (start_job.si(job_id) | chord(images, callback)).delay()
+
+
+class JobImage(models.Model):
+    job = models.ForeignKey(ThumbnailJob, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField(default=0)
+    upload_name = models.CharField("name as uploaded", max_length=255)
+    name = models.CharField("sanitised name", max_length=100)
+    original = models.FileField(upload_to=original_path, max_length=300)
+    # {"128": "thumbnailer/<job>/thumbnails/128/photo.jpg", ...} once made.
+    thumbnails = models.JSONField(default=dict, blank=True)
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "name"], name="thumbnailer_unique_image_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def stem(self) -> str:
+        return self.name.rsplit(".", 1)[0]
+
+    def thumbnail_url(self, size: int) -> str:
+        return reverse("thumbnailer:thumbnail", args=[self.job_id, self.pk, size])

@@ -1,0 +1,168 @@
+"""Use cases of the thumbnailer: create a job, make an image's thumbnails, build the archive,
+fail, re-run and purge jobs. Views, tasks and the admin call these."""
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from ops.models import JobStatus
+
+from . import imaging
+from .models import JobImage, ThumbnailJob, job_folder
+
+# Share of the bar for the thumbnails; the archive takes the rest.
+THUMBNAILS_PROGRESS = 90
+INTERNAL_ERROR = "Something went wrong on our side while making the thumbnails. Please try again."
+
+
+def job_create(
+    *,
+    session_key: str,
+    uploads: Sequence[tuple[UploadedFile, imaging.ImageInfo]],
+    sizes: Sequence[int],
+) -> ThumbnailJob:
+    """Store the uploads under sanitised, distinct names and enqueue the job after commit."""
+    job = ThumbnailJob(session_key=session_key, sizes=sorted(set(sizes)))
+    try:
+        with transaction.atomic():
+            job.save()
+            taken: set[str] = set()
+            for position, (upload, info) in enumerate(uploads):
+                name = f"{imaging.safe_stem(upload.name, taken)}.{info.extension}"
+                image = JobImage(job=job, position=position, upload_name=upload.name, name=name)
+                image.original.save(name, upload, save=False)
+                image.save()
+            job.enqueue()
+    except BaseException:
+        # The rows are rolled back; the files written so far must go too.
+        delete_folder(job_folder(job.pk))
+        raise
+    return job
+
+
+def job_start(*, job: ThumbnailJob) -> None:
+    """A (re-)dispatch reached a worker: one more attempt, unless the job is already over."""
+    if not job.is_final:
+        job.mark_running()
+
+
+def image_thumbnails_make(*, image: JobImage) -> None:
+    """Decode the image once and store one thumbnail per size of its job; idempotent."""
+    job = image.job
+    if image.done or job.is_final:
+        return
+    try:
+        with image.original.open("rb") as source:
+            thumbnails = imaging.make_thumbnails(
+                source, sizes=job.sizes, max_pixels=settings.MAX_IMAGE_PIXELS
+            )
+    except imaging.ImageError as exc:
+        job_fail(job=job, reason=f"“{image.upload_name}” could not be read: {exc}")
+        return
+    made = {}
+    folder = f"{job_folder(job.pk)}/thumbnails"
+    for thumbnail in thumbnails:
+        name = f"{folder}/{thumbnail.size}/{image.stem}.{thumbnail.extension}"
+        default_storage.delete(name)  # left by an attempt that died before recording it
+        made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
+    JobImage.objects.filter(pk=image.pk).update(thumbnails=made, done=True)
+    counts = job.images.aggregate(total=Count("pk"), done=Count("pk", filter=Q(done=True)))
+    # Images finish in any order: the bar only moves forward.
+    percent = THUMBNAILS_PROGRESS * counts["done"] // counts["total"]
+    ThumbnailJob.objects.filter(pk=job.pk).update(
+        progress=Greatest(F("progress"), percent), updated_at=timezone.now()
+    )
+
+
+def _archive_members(images: Sequence[JobImage]) -> Iterator[tuple[str, BinaryIO]]:
+    for image in images:
+        with image.original.open("rb") as original:
+            yield f"originals/{image.name}", original
+        for size, name in sorted(image.thumbnails.items(), key=lambda item: int(item[0])):
+            extension = name.rsplit(".", 1)[-1]
+            with default_storage.open(name, "rb") as thumbnail:
+                yield f"thumbnails/{size}/{image.stem}.{extension}", thumbnail
+
+
+def job_archive_build(*, job: ThumbnailJob) -> None:
+    """Zip every original and thumbnail of a job whose images are all done, once.
+
+    A repeated callback finds the job done; an early one finds images not done and leaves the
+    job to the next dispatch; a failed job only gets its outputs removed. The zip is written
+    to a local temporary file and stored when whole, and only one stored copy is recorded."""
+    if job.status == JobStatus.FAILED:
+        delete_outputs(job=job)
+        return
+    images = list(job.images.all())
+    if job.is_final or not images or not all(image.done for image in images):
+        return
+    with tempfile.TemporaryFile() as scratch:
+        imaging.write_archive(scratch, _archive_members(images))
+        scratch.seek(0)
+        name = default_storage.save(f"{job_folder(job.pk)}/{job.download_name}", File(scratch))
+    if not ThumbnailJob.objects.filter(pk=job.pk, archive="").update(archive=name):
+        default_storage.delete(name)  # a concurrent callback recorded its archive first
+    job.mark_done()
+
+
+def job_fail(*, job: ThumbnailJob, reason: str) -> None:
+    """Fail with a reason a person can read, and remove any partial output."""
+    job.mark_failed(reason)
+    delete_outputs(job=job)
+
+
+def delete_outputs(*, job: ThumbnailJob) -> None:
+    """Remove thumbnails and archive; the originals stay (until the purge) for a re-run."""
+    delete_folder(f"{job_folder(job.pk)}/thumbnails")
+    if job.archive:
+        default_storage.delete(job.archive.name)
+    job.images.update(thumbnails={}, done=False)
+    ThumbnailJob.objects.filter(pk=job.pk).update(archive="")
+
+
+def job_rerun(*, job: ThumbnailJob) -> None:
+    """Start a failed job again from its originals."""
+    delete_outputs(job=job)
+    with transaction.atomic():
+        ThumbnailJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.QUEUED, progress=0, error="", finished_at=None
+        )
+        job.refresh_from_db()
+        job.enqueue()
+
+
+def jobs_purge_expired() -> int:
+    """Delete jobs older than the retention time with all their files; returns how many.
+
+    Safe to run twice at once: each job's files are deleted (a missing file is no error) before
+    its row, and a job is counted by the run whose DELETE removed its row."""
+    cutoff = timezone.now() - timedelta(hours=settings.JOB_RETENTION_HOURS)
+    deleted = 0
+    for job_id in ThumbnailJob.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True):
+        delete_folder(job_folder(job_id))
+        _, per_model = ThumbnailJob.objects.filter(pk=job_id).delete()
+        deleted += per_model.get(ThumbnailJob._meta.label, 0)
+    return deleted
+
+
+def delete_folder(folder: str) -> None:
+    """Delete every file under `folder` through the storage API (any backend)."""
+    try:
+        folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in files:
+        default_storage.delete(f"{folder}/{name}")
+    for name in folders:
+        delete_folder(f"{folder}/{name}")

@@ -1,0 +1,53 @@
+"""Thin tasks: load the row by primary key, call the service, return a small JSON value."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from . import services
+from .models import JobImage, ThumbnailJob
+
+# A locked SQLite database, a lost database or storage connection: worth another try.
+TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError)
+RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(name="thumbnailer.start_job", **RETRY)
+def start_job(job_id: str) -> str | None:
+    job = ThumbnailJob.objects.filter(pk=job_id).first()
+    if job is None:  # purged meanwhile
+        return None
+    services.job_start(job=job)
+    return job.status
+
+
+@shared_task(name="thumbnailer.make_image_thumbnails", **RETRY)
+def make_image_thumbnails(image_id: int) -> bool:
+    image = JobImage.objects.select_related("job").filter(pk=image_id).first()
+    if image is None:
+        return False
+    services.image_thumbnails_make(image=image)
+    return True
+
+
+@shared_task(name="thumbnailer.build_archive", **RETRY)
+def build_archive(job_id: str) -> str | None:
+    job = ThumbnailJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    services.job_archive_build(job=job)
+    return job.status
+
+
+@shared_task(name="thumbnailer.fail_job", **RETRY)
+def fail_job(job_id: str) -> str | None:
+    """The chord's error callback: an image task failed for good (a crash, retries spent)."""
+    job = ThumbnailJob.objects.filter(pk=job_id).first()
+    if job is None or job.is_final:
+        return None
+    services.job_fail(job=job, reason=services.INTERNAL_ERROR)
+    return job.status
+
+
+@shared_task(name="thumbnailer.purge_expired_jobs")
+def purge_expired_jobs() -> dict:
+    return {"deleted": services.jobs_purge_expired()}

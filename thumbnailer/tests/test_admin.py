@@ -1,0 +1,41 @@
+import pytest
+from django.urls import reverse
+
+from thumbnailer import services
+from thumbnailer.models import ThumbnailJob
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_job_list_filters_by_status(admin_client, make_job):
+    failed = make_job()
+    services.job_fail(job=failed, reason="could not be read")
+    queued = make_job()
+    url = reverse("admin:thumbnailer_thumbnailjob_changelist")
+    html = admin_client.get(url).content.decode()
+    assert str(failed.pk) in html and str(queued.pk) in html
+    html = admin_client.get(url, {"status__exact": "failed"}).content.decode()
+    assert str(failed.pk) in html and str(queued.pk) not in html
+    job_page = admin_client.get(reverse("admin:thumbnailer_thumbnailjob_change", args=[failed.pk]))
+    assert "photo.jpg" in job_page.content.decode()
+
+
+def test_rerun_requeues_only_failed_jobs(
+    admin_client, make_job, django_capture_on_commit_callbacks
+):
+    failed = make_job()
+    services.job_fail(job=failed, reason="could not be read")
+    queued = make_job()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            reverse("admin:thumbnailer_thumbnailjob_changelist"),
+            {"action": "rerun_failed", "_selected_action": [failed.pk, queued.pk]},
+            follow=True,
+        )
+    assert [callback.__self__.pk for callback in callbacks] == [failed.pk]
+    text = response.content.decode()
+    assert "Re-queued 1 failed job(s)." in text
+    assert "Skipped 1 job(s) that had not failed." in text
+    failed.refresh_from_db()
+    assert (failed.status, failed.error) == ("queued", "")
+    assert ThumbnailJob.objects.get(pk=queued.pk).status == "queued"

@@ -1,0 +1,218 @@
+import zipfile
+from io import BytesIO
+
+import pytest
+from PIL import Image, ImageChops, ImageCms, ImageStat
+
+from thumbnailer import imaging
+from thumbnailer.imaging import ImageError
+
+from .images import exif_with, huge_png, image_bytes
+
+MAX_PIXELS = 50_000_000
+
+
+def thumbnails_of(data: bytes, sizes=(512, 256, 128)):
+    return imaging.make_thumbnails(BytesIO(data), sizes=sizes, max_pixels=MAX_PIXELS)
+
+
+def opened(thumbnail) -> Image.Image:
+    return Image.open(BytesIO(thumbnail.data))
+
+
+# inspect
+
+
+def test_inspect_reads_format_and_size():
+    info = imaging.inspect(BytesIO(image_bytes("PNG", (30, 20))), max_pixels=MAX_PIXELS)
+    assert (info.format, info.width, info.height, info.extension) == ("PNG", 30, 20, "png")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"just some text, named photo.jpg",
+        b"\x89PNG\r\n\x1a\n<!doctype html><html><body>not a picture</body></html>",
+        image_bytes("TIFF"),  # a real image, but not a format we open
+    ],
+    ids=["text", "html-with-png-header", "tiff"],
+)
+def test_inspect_refuses_what_is_not_an_allowed_image(data):
+    with pytest.raises(ImageError, match="not a JPEG, PNG, WebP, GIF or BMP"):
+        imaging.inspect(BytesIO(data), max_pixels=MAX_PIXELS)
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+def test_inspect_refuses_a_truncated_image(image_format):
+    data = image_bytes(image_format, (400, 300))
+    with pytest.raises(ImageError, match="damaged or incomplete"):
+        imaging.inspect(BytesIO(data[: len(data) // 2]), max_pixels=MAX_PIXELS)
+
+
+def test_inspect_refuses_too_many_pixels_from_the_header():
+    data = huge_png()
+    # Garbage in place of the pixel data: a decoder would fail, so the refusal comes first.
+    data = data[:41] + b"\x00" * (len(data) - 57) + data[-16:]
+    with pytest.raises(ImageError, match="too many pixels"):
+        imaging.inspect(BytesIO(data), max_pixels=MAX_PIXELS)
+
+
+def test_pillows_decompression_bomb_guard_is_an_error_even_under_a_generous_limit():
+    # 900 million pixels is more than twice Pillow's own default limit.
+    with pytest.raises(ImageError, match="too many pixels"):
+        imaging.inspect(BytesIO(huge_png()), max_pixels=10**10)
+
+
+# make_thumbnails
+
+
+def test_one_thumbnail_per_size_largest_first_keeping_the_aspect_ratio():
+    thumbnails = thumbnails_of(image_bytes("JPEG", (1200, 800)), sizes=[128, 512, 256])
+    assert [(t.size, t.width, t.height) for t in thumbnails] == [
+        (512, 512, 341),
+        (256, 256, 171),
+        (128, 128, 85),
+    ]
+    assert all(opened(t).size == (t.width, t.height) for t in thumbnails)
+
+
+def test_small_images_are_never_upscaled():
+    thumbnails = thumbnails_of(image_bytes("PNG", (100, 40)))
+    assert [(t.width, t.height) for t in thumbnails] == [(100, 40)] * 3
+
+
+@pytest.mark.parametrize(
+    ("source_format", "output_format"),
+    [("JPEG", "JPEG"), ("PNG", "PNG"), ("WEBP", "WEBP"), ("GIF", "PNG"), ("BMP", "PNG")],
+)
+def test_the_source_format_is_kept_where_it_has_one(source_format, output_format):
+    thumbnail = thumbnails_of(image_bytes(source_format, (300, 200)), sizes=[128])[0]
+    assert thumbnail.format == output_format
+    assert opened(thumbnail).format == output_format
+    assert thumbnail.extension == {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[output_format]
+
+
+@pytest.mark.parametrize(
+    ("orientation", "expected"), [(1, (128, 64)), (6, (64, 128)), (8, (64, 128))]
+)
+def test_thumbnails_are_turned_upright_by_exif_orientation(orientation, expected):
+    data = image_bytes("JPEG", (400, 200), exif=exif_with(orientation))
+    thumbnail = thumbnails_of(data, sizes=[128])[0]
+    assert (thumbnail.width, thumbnail.height) == expected
+
+
+def test_orientation_rotates_the_right_way():
+    # Red block top-left; orientation 6 means "rotate 90° clockwise to view": it goes top-right.
+    data = image_bytes("PNG", (300, 150), exif=exif_with(6))
+    image = opened(thumbnails_of(data, sizes=[128])[0]).convert("RGB")
+    red = (200, 30, 30)
+    corners = [(image.width - 3, 3), (3, 3), (3, image.height - 3)]
+    assert [near(image.getpixel(xy), red) for xy in corners] == [True, False, False]
+
+
+def near(pixel, expected, tolerance=40):
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_no_exif_or_gps_survives(image_format):
+    data = image_bytes(image_format, (600, 400), exif=exif_with(6, gps=True))
+    assert Image.open(BytesIO(data)).getexif()  # the source does carry it
+    for thumbnail in thumbnails_of(data):
+        image = opened(thumbnail)
+        assert not image.getexif()
+        assert b"Parrot Cam" not in thumbnail.data
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_the_colour_profile_survives(image_format):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = image_bytes(image_format, (600, 400), icc_profile=profile)
+    for thumbnail in thumbnails_of(data):
+        assert opened(thumbnail).info.get("icc_profile") == profile
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "WEBP", "GIF"])
+def test_transparency_survives(image_format):
+    image = Image.new("RGBA", (300, 200), (0, 0, 255, 255))
+    image.paste((0, 0, 0, 0), (0, 0, 150, 200))  # left half fully transparent
+    buffer = BytesIO()
+    if image_format == "GIF":
+        image = image.convert("RGB").quantize(2)
+        transparent = image.getpixel((0, 0))
+        image.save(buffer, format="GIF", transparency=transparent)
+    else:
+        image.save(
+            buffer, format=image_format, **({"lossless": True} if image_format == "WEBP" else {})
+        )
+    thumbnail = opened(thumbnails_of(buffer.getvalue(), sizes=[128])[0])
+    assert thumbnail.mode == "RGBA"
+    assert thumbnail.getpixel((5, 40))[3] == 0
+    assert thumbnail.getpixel((thumbnail.width - 5, 40))[3] == 255
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "L", "P", "1", "I;16"])
+def test_unusual_modes_come_out_in_a_mode_the_format_stores(mode):
+    image_format = "JPEG" if mode in ("CMYK", "L") else "PNG"
+    thumbnail = thumbnails_of(image_bytes(image_format, (300, 200), mode=mode), sizes=[64])[0]
+    assert opened(thumbnail).mode in ("RGB", "L", "RGBA")
+
+
+def test_cascaded_thumbnails_match_a_full_decode_lanczos_reference():
+    data = image_bytes("JPEG", (2400, 1600), quality=95)
+    for thumbnail in thumbnails_of(data):
+        reference = Image.open(BytesIO(data))
+        reference = reference.resize((thumbnail.width, thumbnail.height), Image.Resampling.LANCZOS)
+        difference = ImageChops.difference(opened(thumbnail).convert("RGB"), reference)
+        mean_absolute_error = sum(ImageStat.Stat(difference).mean) / 3
+        assert mean_absolute_error < 2.0, (thumbnail.size, mean_absolute_error)
+
+
+def test_a_truncated_image_fails_with_a_readable_reason():
+    data = image_bytes("JPEG", (800, 600))
+    with pytest.raises(ImageError, match="damaged or incomplete"):
+        thumbnails_of(data[: len(data) // 2])
+
+
+def test_too_many_pixels_fail_before_decoding():
+    with pytest.raises(ImageError, match="pixels"):
+        imaging.make_thumbnails(
+            BytesIO(image_bytes("PNG", (300, 200))), sizes=[64], max_pixels=1000
+        )
+
+
+# names and archives
+
+
+@pytest.mark.parametrize(
+    ("upload_name", "stem"),
+    [
+        ("photo.jpg", "photo"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\ann\\holiday 2024.JPG", "holiday-2024"),
+        ("<b>bold</b>.png", "b"),
+        ("my <photo> (1).png", "my-photo-1"),
+        ("Ünïcødé фото.webp", "Ünïcødé-фото"),
+        (".jpg", "jpg"),
+        ("...", "image"),
+        ("a" * 300 + ".png", "a" * 80),
+    ],
+)
+def test_safe_stem_keeps_no_path_parts_or_odd_characters(upload_name, stem):
+    assert imaging.safe_stem(upload_name, set()) == stem
+
+
+def test_safe_stem_never_repeats_a_taken_name():
+    taken: set[str] = set()
+    stems = [imaging.safe_stem(name, taken) for name in ["photo.jpg", "Photo.png", "photo.gif"]]
+    assert stems == ["photo", "Photo-2", "photo-3"]
+
+
+def test_write_archive_stores_each_member_as_given():
+    members = {"originals/a.jpg": b"first", "thumbnails/128/a.jpg": b"second" * 1000}
+    buffer = BytesIO()
+    imaging.write_archive(buffer, ((name, BytesIO(data)) for name, data in members.items()))
+    with zipfile.ZipFile(buffer) as archive:
+        assert archive.testzip() is None
+        assert {name: archive.read(name) for name in archive.namelist()} == members
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}

@@ -1,0 +1,158 @@
+"""Jobs through a real Celery worker on Redis: the chord, idempotent re-dispatch, failures,
+the purge, and a storage backend without `.path()` in both the worker and this process."""
+
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from image_parroter.celery import app as celery_app
+from thumbnailer import services
+from thumbnailer.models import ThumbnailJob
+
+from .conftest import NO_PATH_STORAGE
+from .factories import stored_files, upload
+from .images import image_bytes, png_with_corrupt_pixels
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def wait_until_final(job: ThumbnailJob, timeout: float = 60) -> ThumbnailJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.is_final:
+            return job
+        time.sleep(0.1)
+    pytest.fail(f"job still {job.status} at {job.progress}% after {timeout} s")
+
+
+def upload_job(client, *files, sizes=("128", "256")) -> ThumbnailJob:
+    response = client.post("/", {"images": list(files), "sizes": list(sizes)})
+    assert response.status_code == 302, response.context["form"].errors
+    return ThumbnailJob.objects.get(pk=response["Location"].split("/")[2])
+
+
+def zip_names(job: ThumbnailJob) -> list[str]:
+    with job.archive.open("rb") as archive, zipfile.ZipFile(archive) as zip_file:
+        assert zip_file.testzip() is None
+        return sorted(zip_file.namelist())
+
+
+def test_a_single_image_goes_through_the_worker(celery_worker, client):
+    job = upload_job(client, upload("photo.jpg", image_bytes("JPEG", (1200, 900))))
+    job = wait_until_final(job)
+    assert (job.status, job.progress, job.attempts, job.error) == ("done", 100, 1, "")
+    assert zip_names(job) == [
+        "originals/photo.jpg",
+        "thumbnails/128/photo.jpg",
+        "thumbnails/256/photo.jpg",
+    ]
+    state = client.get(f"/jobs/{job.pk}/status.json").json()
+    assert state["status"] == "done"
+    assert len(state["thumbnails"]) == 2
+
+
+def test_several_images_run_as_one_chord_with_one_archive(celery_worker, client, media_root):
+    files = [
+        upload("a.jpg", image_bytes("JPEG", (900, 600))),
+        upload("a.png", image_bytes("PNG", (300, 300))),
+        upload("b.gif", image_bytes("GIF", (500, 200))),
+        upload("c.webp", image_bytes("WEBP", (640, 480))),
+    ]
+    job = wait_until_final(upload_job(client, *files, sizes=["128"]))
+    assert (job.status, job.attempts) == ("done", 1)
+    assert zip_names(job) == [
+        "originals/a-2.png",
+        "originals/a.jpg",
+        "originals/b.gif",
+        "originals/c.webp",
+        "thumbnails/128/a-2.png",
+        "thumbnails/128/a.jpg",
+        "thumbnails/128/b.png",
+        "thumbnails/128/c.webp",
+    ]
+    assert [name for name in stored_files(media_root) if name.endswith(".zip")] == [
+        job.archive.name
+    ]
+
+
+def test_dispatching_again_never_makes_a_second_archive(celery_worker, client, media_root):
+    job = upload_job(client, upload("a.jpg"), upload("b.jpg"), upload("c.jpg"))
+    job.dispatch()  # a sweep re-dispatching while the first chord runs
+    job = wait_until_final(job)
+    archive = job.archive.name
+    files = stored_files(media_root)
+    job.dispatch()  # and once more after it is done: nothing changes
+    celery_app.send_task("ops.heartbeat").get(timeout=30)  # the worker got past it
+    time.sleep(1)
+    job.refresh_from_db()
+    assert (job.status, job.archive.name) == ("done", archive)
+    assert stored_files(media_root) == files
+    assert len([name for name in files if name.endswith(".zip")]) == 1
+    assert len([name for name in files if "/thumbnails/" in name]) == 3 * 2
+
+
+def test_a_file_that_fails_in_the_worker_fails_the_job_with_its_reason(
+    celery_worker, client, media_root
+):
+    job = upload_job(client, upload("good.jpg"), upload("broken.png", png_with_corrupt_pixels()))
+    job = wait_until_final(job)
+    assert job.status == "failed"
+    assert job.error == "“broken.png” could not be read: The image is damaged or incomplete."
+    assert not job.archive
+    assert [name for name in stored_files(media_root) if "/originals/" not in name] == []
+    html = client.get(job.get_absolute_url()).content.decode()
+    assert "could not be read" in html
+    assert client.get(f"/jobs/{job.pk}/download").status_code == 404
+
+
+def test_an_image_task_that_crashes_fails_the_job_through_the_chord_error_callback(
+    celery_worker, make_job, media_root
+):
+    with transaction.atomic():  # dispatched when this block commits
+        job = make_job(("a.jpg", image_bytes()), ("lost.jpg", image_bytes()))
+        default_storage.delete(job.images.get(name="lost.jpg").original.name)
+    job = wait_until_final(job)
+    assert (job.status, job.error) == ("failed", services.INTERNAL_ERROR)
+    assert [name for name in stored_files(media_root) if "/originals/" not in name] == []
+
+
+@pytest.mark.usefixtures("no_path_storage")
+def test_jobs_and_the_purge_work_through_a_storage_without_paths(
+    worker_factory, client, media_root
+):
+    with worker_factory("gevent", MEDIA_STORAGE=NO_PATH_STORAGE):
+        job = upload_job(client, upload("a.jpg"), upload("b.png", image_bytes("PNG")))
+        job = wait_until_final(job)
+        assert (job.status, job.error) == ("done", "")
+        assert len(zip_names(job)) == 6
+        response = client.get(f"/jobs/{job.pk}/download")
+        assert response.status_code == 200
+        ThumbnailJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=2))
+        result = celery_app.send_task("thumbnailer.purge_expired_jobs").get(timeout=30)
+    assert result == {"deleted": 1}
+    assert stored_files(media_root) == []
+
+
+def test_two_purges_at_once_delete_each_job_once(celery_worker, client, media_root):
+    jobs = [wait_until_final(upload_job(client, upload(f"{n}.jpg"))) for n in range(3)]
+    kept = wait_until_final(upload_job(client, upload("kept.jpg")))
+    ThumbnailJob.objects.filter(pk__in=[job.pk for job in jobs]).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(
+                lambda _: celery_app.send_task("thumbnailer.purge_expired_jobs").get(timeout=30),
+                range(2),
+            )
+        )
+    assert sum(result["deleted"] for result in results) == 3
+    assert list(ThumbnailJob.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert all(str(kept.pk) in name for name in stored_files(media_root))

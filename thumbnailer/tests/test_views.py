@@ -1,0 +1,244 @@
+import re
+import zipfile
+from io import BytesIO
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from thumbnailer.models import ThumbnailJob
+from thumbnailer.uploads import SizeLimitedUploadHandler
+
+from .factories import run_job, stored_files, upload
+from .images import huge_png, image_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, files, sizes=("128", "256")):
+    data = {"images": files}
+    if sizes is not None:
+        data["sizes"] = list(sizes)
+    return client.post(reverse("thumbnailer:upload"), data)
+
+
+@pytest.fixture
+def owner_job(client):
+    """A job made through the form by `client`'s session."""
+    response = post(client, [upload("photo.jpg", image_bytes("JPEG", (600, 400)))])
+    assert response.status_code == 302
+    return ThumbnailJob.objects.get()
+
+
+def test_the_form_offers_the_configured_sizes_all_checked(client, settings):
+    settings.THUMBNAIL_SIZES = [64, 1024]
+    html = client.get("/").content.decode()
+    assert re.search(r'<input type="file" name="images"[^>]* multiple', html)
+    assert re.findall(r'name="sizes" value="(\d+)"[^>]*checked', html) == ["64", "1024"]
+    assert '<label for="id_images">Images</label>' in html
+    assert "No jobs yet" in html
+
+
+def test_a_valid_upload_creates_a_job_for_this_session_and_redirects(client, media_root):
+    response = post(client, [upload("a.jpg"), upload("b.png", image_bytes("PNG"))])
+    job = ThumbnailJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/jobs/{job.pk}/"
+    assert job.session_key == client.session.session_key
+    assert job.sizes == [128, 256]
+    assert [image.name for image in job.images.all()] == ["a.jpg", "b.png"]
+    assert len(stored_files(media_root)) == 2
+
+
+def test_the_home_page_lists_only_this_sessions_jobs(client, owner_job):
+    assert str(owner_job.pk) in client.get("/").content.decode()
+    assert str(owner_job.pk) not in Client().get("/").content.decode()
+
+
+def test_a_running_job_page_polls_its_state(client, owner_job):
+    html = client.get(owner_job.get_absolute_url()).content.decode()
+    assert f'hx-get="/jobs/{owner_job.pk}/progress"' in html
+    assert 'hx-trigger="every 1s"' in html
+    assert '<progress value="0" max="100"' in html
+
+
+def test_a_done_job_shows_previews_and_the_download_and_stops_polling(client, owner_job):
+    run_job(owner_job)
+    html = client.get(f"/jobs/{owner_job.pk}/progress").content.decode()
+    assert "hx-get" not in html
+    assert f'href="/jobs/{owner_job.pk}/download"' in html
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert len(images) == 2
+    for url in images:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/jpeg"
+        assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_failed_job_says_why(client, owner_job):
+    run_job(owner_job)
+    from thumbnailer import services
+
+    services.job_fail(job=owner_job, reason="“photo.jpg” could not be read: it is damaged.")
+    html = client.get(owner_job.get_absolute_url()).content.decode()
+    assert "could not be read: it is damaged." in html
+    assert 'role="alert"' in html
+    assert "download" not in html.lower().split("</nav>")[1]
+
+
+def test_status_json_follows_the_contract(client, owner_job):
+    url = f"/jobs/{owner_job.pk}/status.json"
+    assert client.get(url).json() == {
+        "id": str(owner_job.pk),
+        "status": "queued",
+        "progress": 0,
+        "error": "",
+        "download_url": None,
+        "thumbnails": [],
+    }
+    run_job(owner_job)
+    state = client.get(url).json()
+    assert (state["status"], state["progress"]) == ("done", 100)
+    assert state["download_url"] == f"/jobs/{owner_job.pk}/download"
+    image = owner_job.images.get()
+    assert state["thumbnails"] == [
+        f"/jobs/{owner_job.pk}/images/{image.pk}/128",
+        f"/jobs/{owner_job.pk}/images/{image.pk}/256",
+    ]
+
+
+def test_the_download_is_an_attachment_with_the_whole_zip(client, owner_job):
+    assert client.get(f"/jobs/{owner_job.pk}/download").status_code == 404  # not ready yet
+    run_job(owner_job)
+    response = client.get(f"/jobs/{owner_job.pk}/download")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="thumbnails-{str(owner_job.pk)[:8]}.zip"'
+    )
+    assert response["X-Content-Type-Options"] == "nosniff"
+    with zipfile.ZipFile(BytesIO(b"".join(response.streaming_content))) as archive:
+        assert sorted(archive.namelist()) == [
+            "originals/photo.jpg",
+            "thumbnails/128/photo.jpg",
+            "thumbnails/256/photo.jpg",
+        ]
+
+
+@pytest.mark.parametrize("page", ["", "progress", "status.json", "download", "images/{image}/128"])
+def test_another_session_gets_404_for_everything_of_a_job(client, owner_job, page):
+    run_job(owner_job)
+    url = f"/jobs/{owner_job.pk}/" + page.format(image=owner_job.images.get().pk)
+    assert client.get(url).status_code == 200
+    stranger = Client()
+    stranger.get("/")  # has a session of its own
+    assert stranger.get(url).status_code == 404
+    assert Client().get(url).status_code == 404  # and one without any session
+
+
+def test_a_thumbnail_of_another_job_is_not_served_through_this_one(client, owner_job):
+    run_job(owner_job)
+    post(client, [upload("second.jpg")])
+    other = ThumbnailJob.objects.exclude(pk=owner_job.pk).get()
+    run_job(other)
+    image = other.images.get()
+    assert client.get(f"/jobs/{owner_job.pk}/images/{image.pk}/128").status_code == 404
+    assert (
+        client.get(f"/jobs/{owner_job.pk}/images/{owner_job.images.get().pk}/999").status_code
+        == 404
+    )
+
+
+# Bad input: the form again with a specific message, no job, no file left.
+
+
+def truncated_jpeg() -> bytes:
+    data = image_bytes("JPEG", (640, 480))
+    return data[: len(data) // 2]
+
+
+BAD_UPLOADS = {
+    "text-named-jpg": (
+        [("notes.jpg", b"Dear diary, this is not a picture.")],
+        "“notes.jpg”: The file is not a JPEG, PNG, WebP, GIF or BMP image.",
+    ),
+    "empty-file": ([("empty.jpg", b"")], "“empty.jpg” is empty."),
+    "truncated-jpeg": (
+        [("cut.jpg", truncated_jpeg())],
+        "“cut.jpg”: The image is damaged or incomplete.",
+    ),
+    "html-with-png-header": (
+        [("page.png", b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>")],
+        "“page.png”: The file is not a JPEG, PNG, WebP, GIF or BMP image.",
+    ),
+    "over-the-pixel-limit": (
+        [("bomb.png", huge_png())],
+        "“bomb.png”: The image has too many pixels: at most 50,000,000 are accepted.",
+    ),
+    "one-bad-among-good": (
+        [("good.jpg", image_bytes()), ("notes.jpg", b"plain text")],
+        "“notes.jpg”: The file is not a JPEG, PNG, WebP, GIF or BMP image.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_UPLOADS, ids=list(BAD_UPLOADS))
+def test_bad_files_get_a_specific_message_and_leave_nothing(client, media_root, settings, case):
+    settings.MAX_IMAGE_PIXELS = 50_000_000
+    files, message = BAD_UPLOADS[case]
+    response = post(client, [upload(name, data) for name, data in files])
+    assert_refused(response, message, media_root)
+
+
+def assert_refused(response, message, media_root):
+    assert response.status_code == 200
+    errors = response.context["form"].errors.as_data()
+    assert message in [text for field in errors.values() for error in field for text in error]
+    html = response.content.decode()
+    assert ('role="alert"' in html and 'aria-invalid="true"' in html) or "sizes-errors" in html
+    assert ThumbnailJob.objects.count() == 0
+    assert stored_files(media_root) == []
+
+
+def test_a_file_over_the_byte_limit_is_refused_by_its_size_before_it_is_read(
+    client, media_root, settings
+):
+    settings.MAX_UPLOAD_BYTES = 1000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # through the temporary-file handler
+    # Not even an image: the size alone decides, before anything opens the file.
+    response = post(client, [upload("big.jpg", b"x" * 1001)])
+    assert_refused(
+        response, "“big.jpg” is 1001\xa0bytes; each file may be at most 1000\xa0bytes.", media_root
+    )
+
+
+def test_too_many_files_are_refused(client, media_root, settings):
+    settings.MAX_FILES_PER_JOB = 2
+    response = post(client, [upload(f"{n}.jpg") for n in range(3)])
+    assert_refused(response, "Upload at most 2 files at once (you chose 3).", media_root)
+
+
+def test_no_file_is_refused(client, media_root):
+    assert_refused(post(client, []), "Choose at least one image.", media_root)
+
+
+def test_no_size_chosen_is_refused(client, media_root):
+    response = post(client, [upload()], sizes=None)
+    assert_refused(response, "Choose at least one size.", media_root)
+
+
+def test_an_unknown_size_is_refused(client, media_root):
+    response = post(client, [upload()], sizes=["128", "999"])
+    assert_refused(response, "999 is not one of the sizes on offer.", media_root)
+
+
+def test_the_upload_handler_stops_keeping_a_file_past_the_byte_limit(settings):
+    settings.MAX_UPLOAD_BYTES = 1000
+    handler = SizeLimitedUploadHandler()
+    handler.new_file("images", "big.jpg", "image/jpeg", 5000)
+    for start in range(0, 5000, 400):
+        handler.receive_data_chunk(b"x" * 400, start)
+    file = handler.file_complete(5000)
+    assert file.size == 5000
+    assert len(file.read()) == 800  # the whole chunks under the limit, nothing after
