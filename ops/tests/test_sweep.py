@@ -6,6 +6,7 @@ import pytest
 from celery import group
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 from ops.models import BackgroundJob, JobStatus
 from ops.services import job_models, jobs_sweep_stalled
@@ -96,13 +97,16 @@ def test_the_sweep_redispatches_a_stalled_job_and_it_completes(
 ):
     job = stalled(make_job(status=status, attempts=attempts))
 
-    assert sweep_stalled_jobs.delay().get(timeout=20) == {"redispatched": 1, "failed": 0}
+    sweep = sweep_stalled_jobs.apply_async(headers={"periodic_task_name": "Sweep stalled jobs"})
+    assert sweep.get(timeout=20) == {"redispatched": 1, "failed": 0}
 
     job = wait_for(lambda: finished(job), timeout=30)
     assert job.status == JobStatus.DONE, job.error
     assert has_its_result(job)
     # The attempt that was lost (counted by the worker or by the sweep), and the one that ran.
     assert job.attempts == 2
+    # The sweep's run is in the history; the job's own tasks are not periodic runs.
+    assert set(TaskResult.objects.values_list("task_name", flat=True)) == {"ops.sweep_stalled_jobs"}
 
 
 @pytest.mark.worker
