@@ -45,10 +45,8 @@ def migrated_schedules(transactional_db):
 def schedule_text(task: PeriodicTask) -> str:
     if task.interval:
         return str(task.interval)
-    crontab = task.crontab
-    return " ".join(
-        [crontab.minute, crontab.hour, crontab.day_of_month, crontab.month_of_year, "*"]
-    )
+    cron = task.crontab
+    return f"{cron.minute} {cron.hour} {cron.day_of_month} {cron.month_of_year} {cron.day_of_week}"
 
 
 def admin_form_data(client, url: str, **changes) -> dict:
