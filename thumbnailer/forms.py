@@ -62,12 +62,14 @@ class UploadForm(forms.Form):
     sizes = forms.TypedMultipleChoiceField(
         label="Thumbnail sizes",
         coerce=int,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={
-            "required": "Choose at least one size.",
-            "invalid_choice": "%(value)s is not one of the sizes on offer.",
-        },
+        error_messages={"invalid_choice": "%(value)s is not one of the sizes on offer."},
     )
+    # A browser sends no `sizes` at all when every box is unticked, just like a script that
+    # leaves the optional field out (DESIGN's upload contract). This marker, present only in
+    # the rendered form, tells the two apart: the person is asked, the script gets every size.
+    sizes_offered = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +79,13 @@ class UploadForm(forms.Form):
         self.fields["images"].widget.attrs["accept"] = ",".join(
             f"image/{extension}" for extension in ("jpeg", "png", "webp", "gif", "bmp")
         )
+
+    def clean_sizes(self) -> list[int]:
+        if self.cleaned_data["sizes"]:
+            return self.cleaned_data["sizes"]
+        if self.data.get("sizes_offered"):
+            raise ValidationError("Choose at least one size.", code="required")
+        return sorted(settings.THUMBNAIL_SIZES)
 
     def clean_images(self) -> list[tuple[UploadedFile, imaging.ImageInfo]]:
         """The uploads, each with what its header says (format, size)."""

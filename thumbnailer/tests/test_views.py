@@ -223,9 +223,17 @@ def test_no_file_is_refused(client, media_root):
     assert_refused(post(client, []), "Choose at least one image.", media_root)
 
 
-def test_no_size_chosen_is_refused(client, media_root):
-    response = post(client, [upload()], sizes=None)
+def test_no_size_ticked_in_the_form_is_refused(client, media_root):
+    data = {"images": [upload()], "sizes_offered": "True"}  # the form, every box unticked
+    response = client.post(reverse("thumbnailer:upload"), data)
     assert_refused(response, "Choose at least one size.", media_root)
+
+
+def test_a_script_that_leaves_sizes_out_gets_every_size(client, settings):
+    settings.THUMBNAIL_SIZES = [512, 128, 256]
+    response = post(client, [upload()], sizes=None)
+    assert response.status_code == 302
+    assert ThumbnailJob.objects.get().sizes == [128, 256, 512]
 
 
 def test_an_unknown_size_is_refused(client, media_root):
