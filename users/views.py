@@ -1,6 +1,70 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import services
+from .forms import GenerateUsersForm
+from .models import User, UserBatch
+
+PAGE_SIZE = 50
+RECENT_BATCHES = 5
 
 
+@require_GET
 def user_list(request):
-    """The site's users."""
-    return render(request, "users/user_list.html")
+    """The newest users first, a page at a time, searchable; and the latest batches."""
+    query = request.GET.get("q", "").strip()
+    users = User.objects.only("username", "email", "date_joined", "batch_id")
+    if query:
+        users = users.filter(Q(username__icontains=query) | Q(email__icontains=query))
+    page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "users/user_list.html",
+        {
+            "page": page,
+            "page_range": page.paginator.get_elided_page_range(page.number, on_ends=1),
+            "query": query,
+            "batches": UserBatch.objects.all()[:RECENT_BATCHES],
+            "form": GenerateUsersForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def generate(request):
+    """Ask for a batch of random users; they are made in the background."""
+    form = GenerateUsersForm(request.POST or None)
+    if form.is_valid():
+        batch = services.user_batch_create(total=form.cleaned_data["total"])
+        messages.success(request, f"{batch.total} users are on their way.")
+        return redirect("users:list")
+    return render(request, "users/generate.html", {"form": form})
+
+
+@require_GET
+def batch_progress(request, pk):
+    """A batch's progress bar; htmx polls it while the batch is unfinished."""
+    batch = get_object_or_404(UserBatch, pk=pk)
+    response = render(request, "users/partials/batch.html", {"batch": batch})
+    if batch.is_final:
+        # The page listens for this and reloads its user table once.
+        response["HX-Trigger"] = "users-changed"
+    return response
+
+
+@require_GET
+def batch_status(request, pk):
+    batch = get_object_or_404(UserBatch, pk=pk)
+    return JsonResponse(
+        {
+            "id": str(batch.pk),
+            "status": batch.status,
+            "progress": batch.progress,
+            "created": batch.created,
+            "total": batch.total,
+        }
+    )
