@@ -37,7 +37,7 @@ def user_list(request):
 @require_http_methods(["GET", "POST"])
 def generate(request):
     """Ask for a batch of random users; they are made in the background."""
-    form = GenerateUsersForm(request.POST or None)
+    form = GenerateUsersForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         batch = services.user_batch_create(total=form.cleaned_data["total"])
         messages.success(request, f"{batch.total} users are on their way.")
