@@ -40,8 +40,9 @@ def user_batch_fill(*, batch: UserBatch, chunk_size: int | None = None) -> UserB
         locked = UserBatch.objects.select_for_update().get(pk=batch.pk)
         UserBatch.objects.filter(pk=locked.pk).update(created=locked.users.count())
     while _add_chunk(batch_pk=batch.pk, chunk_size=chunk_size):
-        # Under gevent this yields to the other greenlets between chunks; elsewhere a no-op.
-        time.sleep(0)
+        # Under gevent a short sleep lets the event loop poll its sockets, so the worker's other
+        # tasks and its broker connection move between chunks (sleep(0) does not poll).
+        time.sleep(0.001)
     batch.mark_done()
     return batch
 

@@ -1,0 +1,85 @@
+"""Generation through real gevent workers on Redis, including a worker killed half-way."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from image_parroter.celery import app as celery_app
+from users.models import UserBatch
+from users.services import user_batch_create
+from users.tasks import generate_batch
+
+from .conftest import wait_for_batch
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_batch_is_made_by_the_worker_and_watched_through_status_json(client, celery_worker):
+    batch = user_batch_create(total=2500)
+    statuses = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get(f"/users/batches/{batch.pk}/status.json").json()
+        statuses.add(status["status"])
+        if status["status"] == "done":
+            break
+        time.sleep(0.05)
+    assert status == {
+        "id": str(batch.pk),
+        "status": "done",
+        "progress": 100,
+        "created": 2500,
+        "total": 2500,
+    }
+    assert batch.users.count() == 2500
+    assert statuses <= {"queued", "running", "done"}
+
+
+def test_two_deliveries_at_once_make_exactly_n(celery_worker):
+    """The worker runs both copies side by side (gevent, concurrency 4)."""
+    batch = UserBatch.objects.create(total=5000)
+    results = [generate_batch.delay(str(batch.pk)) for _ in range(2)]
+    assert [result.get(timeout=60) for result in results] == [5000, 5000]
+    batch.refresh_from_db()
+    assert (batch.status, batch.created, batch.attempts) == ("done", 5000, 2)
+    assert batch.users.count() == 5000
+
+
+def test_a_worker_killed_half_way_then_a_redispatch_makes_exactly_n(worker_factory, celery_worker):
+    batch = UserBatch.objects.create(total=20_000)
+    # Small chunks make the doomed worker slow enough to be caught half-way; its own queue
+    # keeps the session's worker from taking the task instead.
+    with worker_factory("gevent", USERS_GENERATE_CHUNK_SIZE="50") as doomed:
+        queue = f"doomed-{batch.pk}"
+        celery_app.control.add_consumer(queue, destination=[doomed], reply=True)
+        pid = celery_app.control.inspect(destination=[doomed], timeout=5).stats()[doomed]["pid"]
+        generate_batch.apply_async((str(batch.pk),), queue=queue)
+        deadline = time.monotonic() + 60
+        while batch.created < 2000:
+            assert time.monotonic() < deadline, "the doomed worker never got going"
+            time.sleep(0.02)
+            batch.refresh_from_db()
+        os.kill(pid, signal.SIGKILL)
+    batch.refresh_from_db()
+    assert batch.status == "running"
+    assert 2000 <= batch.created == batch.users.count() < 20_000
+
+    batch.dispatch()  # what ops' sweep does with a stalled batch
+    wait_for_batch(batch)
+    assert (batch.status, batch.created, batch.attempts) == ("done", 20_000, 2)
+    assert batch.users.count() == 20_000
+
+
+def test_the_gevent_worker_runs_other_tasks_while_a_big_batch_is_made(celery_worker):
+    batch = user_batch_create(total=30_000)
+    while batch.created == 0:
+        time.sleep(0.02)
+        batch.refresh_from_db()
+    celery_app.send_task("ops.heartbeat").get(timeout=10)
+    batch.refresh_from_db()
+    assert batch.status == "running"  # the heartbeat did not wait for the batch
+    assert batch.created < 30_000
+    wait_for_batch(batch)
+    assert batch.users.count() == 30_000
