@@ -99,12 +99,12 @@ def make_users(count: int, batch=None) -> list[User]:
 def test_list_shows_newest_first_fifty_a_page_with_page_links(client):
     make_users(120)  # same date_joined: the id breaks the tie, newest (highest) first
     response = client.get("/users/")
-    page = response.context["page"]
-    assert [user.username for user in page] == [f"user_{n:05d}" for n in range(119, 69, -1)]
+    users = response.context["users"]
+    assert [user.username for user in users] == [f"user_{n:05d}" for n in range(119, 69, -1)]
     html = response.content.decode()
     assert 'href="?page=2"' in html
     assert 'href="?page=3"' in html
-    last = client.get("/users/?page=3").context["page"]
+    last = client.get("/users/?page=3").context["users"]
     assert [user.username for user in last][-1] == "user_00000"
     assert len(last) == 20
     # A page past the end or not a number shows a real page rather than an error.
@@ -115,8 +115,8 @@ def test_list_shows_newest_first_fifty_a_page_with_page_links(client):
 def test_search_matches_username_and_email_and_keeps_the_query_in_page_links(client):
     make_users(120)
     User.objects.create(username="alice", email="wonderland@example.org")
-    by_name = client.get("/users/", {"q": "ALIC"}).context["page"]
-    by_email = client.get("/users/", {"q": "wonderland"}).context["page"]
+    by_name = client.get("/users/", {"q": "ALIC"}).context["users"]
+    by_email = client.get("/users/", {"q": "wonderland"}).context["users"]
     assert [user.username for user in by_name] == ["alice"]
     assert [user.username for user in by_email] == ["alice"]
     response = client.get("/users/", {"q": "user_000"})
