@@ -13,6 +13,20 @@ PAGE_SIZE = 50
 RECENT_BATCHES = 5
 
 
+class FullSlicePaginator(Paginator):
+    """Asks for a whole page's worth of rows even on the last page.
+
+    Django's Paginator cuts the last page to the rows left (LIMIT 1 for one match), and with so
+    small a LIMIT PostgreSQL walks the ordering index and filters every row instead of asking
+    the trigram index for the few matches.
+    """
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+
+
 @require_GET
 def user_list(request):
     """The newest users first, a page at a time, searchable; and the latest batches."""
@@ -22,7 +36,7 @@ def user_list(request):
         users = users.filter(Q(username__icontains=query) | Q(email__icontains=query))
     # Pages are cut from the ids alone, which the ordering index holds, so a deep page does
     # not read every row it skips; then only its 50 rows are read.
-    page = Paginator(users.values_list("pk", flat=True), PAGE_SIZE).get_page(
+    page = FullSlicePaginator(users.values_list("pk", flat=True), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(
