@@ -30,3 +30,7 @@ class UserBatchAdmin(admin.ModelAdmin):
         "finished_at",
     ]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        """Batches are asked for on /users/generate/ or with `manage.py generate_users`."""
+        return False

@@ -38,7 +38,10 @@ def user_batch_fill(*, batch: UserBatch, chunk_size: int | None = None) -> UserB
     with transaction.atomic():
         # Recount once, under the lock: users made by an earlier attempt, less any deleted since.
         locked = UserBatch.objects.select_for_update().get(pk=batch.pk)
-        UserBatch.objects.filter(pk=locked.pk).update(created=locked.users.count())
+        created = locked.users.count()
+        UserBatch.objects.filter(pk=locked.pk).update(
+            created=created, progress=created * 100 // locked.total
+        )
     while _add_chunk(batch_pk=batch.pk, chunk_size=chunk_size):
         # Under gevent a short sleep lets the event loop poll its sockets, so the worker's other
         # tasks and its broker connection move between chunks (sleep(0) does not poll).
