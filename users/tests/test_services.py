@@ -1,6 +1,7 @@
 """The generation service against the real database."""
 
 import re
+import string
 import threading
 from itertools import cycle
 
@@ -93,11 +94,11 @@ def test_username_collisions_are_retried_until_exactly_n(monkeypatch):
     names = cycle(["user_AAAAAAAAAA", "user_BBBBBBBBBB", "user_BBBBBBBBBB", "user_CCCCCCCCCC"])
     fresh = (f"user_{letter * 10}" for letter in "DEFGHIJKLMNOPQRSTUVWXYZ")
 
-    def colliding_then_fresh():
-        name = next(names)
-        return name if name != "user_CCCCCCCCCC" else next(fresh)
+    def colliding_then_fresh(count):
+        chosen = [next(names) for _ in range(count)]
+        return [name if name != "user_CCCCCCCCCC" else next(fresh) for name in chosen]
 
-    monkeypatch.setattr(services, "random_username", colliding_then_fresh)
+    monkeypatch.setattr(services, "random_usernames", colliding_then_fresh)
     batch = UserBatch.objects.create(total=5)
     services.user_batch_fill(batch=batch, chunk_size=4)
     batch.refresh_from_db()
@@ -105,6 +106,14 @@ def test_username_collisions_are_retried_until_exactly_n(monkeypatch):
     assert batch.users.count() == 5
     taken.refresh_from_db()
     assert taken.batch is None  # the existing account was not touched
+
+
+def test_random_strings_are_letters_of_the_asked_length_and_all_letters_occur():
+    strings = services.random_strings(count=2000, length=10)
+    assert len(strings) == 2000
+    assert all(re.fullmatch(r"[A-Za-z]{10}", text) for text in strings)
+    assert len(set(strings)) == 2000
+    assert set("".join(strings)) == set(string.ascii_letters)
 
 
 @pytest.mark.django_db(transaction=True)
