@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from users.management.commands.generate_users import Command
 from users.models import UserBatch
 
 
@@ -31,3 +32,14 @@ def test_generate_users_has_no_form_bounds_but_needs_at_least_one(
     assert len(callbacks) == 1
     with pytest.raises(CommandError, match="at least 1"):
         call_command("generate_users", "0")
+
+
+@pytest.mark.django_db
+def test_generate_users_wait_fails_the_command_when_the_batch_fails():
+    """What --wait does once the batch it follows has failed: a non-zero exit with the reason."""
+    batch = UserBatch.objects.create(total=10)
+    batch.mark_failed("Could not make the users: disk full")
+    out = StringIO()
+    with pytest.raises(CommandError, match="failed: Could not make the users: disk full"):
+        Command(stdout=out).follow(batch, interval=0.01)
+    assert out.getvalue().startswith("Failed: 0/10 (0%)")
