@@ -51,16 +51,21 @@ def unusable_passwords(count: int) -> list[str]:
     return [UNUSABLE_PASSWORD_PREFIX + rest for rest in random_strings(count=count, length=40)]
 
 
-def user_batch_fill(*, batch: UserBatch, chunk_size: int | None = None) -> UserBatch:
+def user_batch_fill(
+    *, batch: UserBatch, chunk_size: int | None = None, seconds: float | None = None
+) -> bool:
     """Make the users `batch` still lacks, chunk by chunk, until it has exactly `total`.
 
     Safe to run again or concurrently for the same batch: each chunk runs in one transaction
     that first locks the batch row (SQLite's IMMEDIATE transactions do the same), so the
     count it reads is exact and the users it adds commit together with the new count.
+    With `seconds`, stops after the chunk that passes that time and returns False (the batch
+    stays running); returns True once the batch is done.
     """
     chunk_size = chunk_size or settings.USERS_GENERATE_CHUNK_SIZE
+    deadline = None if seconds is None else time.monotonic() + seconds
     if batch.is_final:
-        return batch
+        return True
     batch.mark_running()
     with transaction.atomic():
         # Recount once, under the lock: users made by an earlier attempt, less any deleted since.
@@ -70,11 +75,13 @@ def user_batch_fill(*, batch: UserBatch, chunk_size: int | None = None) -> UserB
             created=created, progress=created * 100 // locked.total
         )
     while _add_chunk(batch_pk=batch.pk, chunk_size=chunk_size):
+        if deadline is not None and time.monotonic() > deadline:
+            return False
         # Under gevent a short sleep lets the event loop poll its sockets, so the worker's other
         # tasks and its broker connection move between chunks (sleep(0) does not poll).
         time.sleep(0.001)
     batch.mark_done()
-    return batch
+    return True
 
 
 def _add_chunk(*, batch_pk, chunk_size: int) -> bool:

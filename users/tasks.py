@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from . import services
@@ -18,11 +19,17 @@ def generate_batch(batch_id: str) -> int:
     """Make the users a batch still lacks; returns how many it has."""
     batch = UserBatch.objects.get(pk=batch_id)
     try:
-        services.user_batch_fill(batch=batch)
+        # Half the soft time limit each: a batch of any size goes on in a fresh task instead
+        # of being cut off by the worker's time limit.
+        done = services.user_batch_fill(
+            batch=batch, seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
+        )
     except OperationalError:
         raise
     except Exception as exc:
         batch.mark_failed(f"Could not make the users: {exc}")
         raise
+    if not done:
+        batch.dispatch()
     batch.refresh_from_db()
     return batch.created

@@ -81,6 +81,17 @@ def test_fill_after_a_lost_worker_makes_only_the_missing_users():
     assert first <= set(batch.users.values_list("username", flat=True))
 
 
+def test_fill_with_a_time_budget_stops_after_the_chunk_that_passes_it():
+    batch = UserBatch.objects.create(total=1000)
+    assert services.user_batch_fill(batch=batch, chunk_size=100, seconds=0) is False
+    batch.refresh_from_db()
+    assert (batch.status, batch.created, batch.progress) == ("running", 100, 10)
+    assert services.user_batch_fill(batch=batch, chunk_size=100) is True
+    batch.refresh_from_db()
+    assert (batch.status, batch.created, batch.attempts) == ("done", 1000, 2)
+    assert batch.users.count() == 1000
+
+
 def test_a_done_or_failed_batch_is_left_alone():
     done = UserBatch.objects.create(total=50, status=JobStatus.DONE)
     failed = UserBatch.objects.create(total=50, status=JobStatus.FAILED)

@@ -83,3 +83,16 @@ def test_the_gevent_worker_runs_other_tasks_while_a_big_batch_is_made(celery_wor
     assert batch.created < 30_000
     wait_for_batch(batch)
     assert batch.users.count() == 30_000
+
+
+def test_a_batch_longer_than_the_time_limit_goes_on_in_fresh_tasks(worker_factory, celery_worker):
+    """A worker whose soft time limit is 1 s gives each task half a second of chunks."""
+    batch = UserBatch.objects.create(total=20_000)
+    with worker_factory("gevent", CELERY_TASK_TIME_LIMIT="31") as short:
+        queue = f"short-{batch.pk}"
+        celery_app.control.add_consumer(queue, destination=[short], reply=True)
+        generate_batch.apply_async((str(batch.pk),), queue=queue)
+        wait_for_batch(batch)
+    assert (batch.status, batch.created) == ("done", 20_000)
+    assert batch.attempts >= 2
+    assert batch.users.count() == 20_000
