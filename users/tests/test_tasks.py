@@ -16,6 +16,14 @@ from .conftest import wait_for_batch
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+def send_to(hostname: str, batch: UserBatch) -> None:
+    """Send the batch's task to that worker alone, through a queue only it consumes
+    (the session's worker also listens on the default queue)."""
+    queue = f"{hostname}-{batch.pk}"
+    celery_app.control.add_consumer(queue, destination=[hostname], reply=True)
+    generate_batch.apply_async((str(batch.pk),), queue=queue)
+
+
 def test_a_batch_is_made_by_the_worker_and_watched_through_status_json(client, celery_worker):
     batch = user_batch_create(total=2500)
     statuses = set()
@@ -49,13 +57,10 @@ def test_two_deliveries_at_once_make_exactly_n(celery_worker):
 
 def test_a_worker_killed_half_way_then_a_redispatch_makes_exactly_n(worker_factory, celery_worker):
     batch = UserBatch.objects.create(total=20_000)
-    # Small chunks make the doomed worker slow enough to be caught half-way; its own queue
-    # keeps the session's worker from taking the task instead.
+    # Small chunks make the doomed worker slow enough to be caught half-way.
     with worker_factory("gevent", USERS_GENERATE_CHUNK_SIZE="50") as doomed:
-        queue = f"doomed-{batch.pk}"
-        celery_app.control.add_consumer(queue, destination=[doomed], reply=True)
         pid = celery_app.control.inspect(destination=[doomed], timeout=5).stats()[doomed]["pid"]
-        generate_batch.apply_async((str(batch.pk),), queue=queue)
+        send_to(doomed, batch)
         deadline = time.monotonic() + 60
         while batch.created < 2000:
             assert time.monotonic() < deadline, "the doomed worker never got going"
@@ -89,9 +94,7 @@ def test_a_batch_longer_than_the_time_limit_goes_on_in_fresh_tasks(worker_factor
     """A worker whose soft time limit is 1 s gives each task half a second of chunks."""
     batch = UserBatch.objects.create(total=20_000)
     with worker_factory("gevent", CELERY_TASK_TIME_LIMIT="31") as short:
-        queue = f"short-{batch.pk}"
-        celery_app.control.add_consumer(queue, destination=[short], reply=True)
-        generate_batch.apply_async((str(batch.pk),), queue=queue)
+        send_to(short, batch)
         wait_for_batch(batch)
     assert (batch.status, batch.created) == ("done", 20_000)
     assert batch.attempts >= 2
