@@ -1,6 +1,91 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import services
+from .forms import GenerateUsersForm
+from .models import User, UserBatch
+
+PAGE_SIZE = 50
+RECENT_BATCHES = 5
 
 
+class FullSlicePaginator(Paginator):
+    """Asks for a whole page's worth of rows even on the last page.
+
+    Django's Paginator cuts the last page to the rows left (LIMIT 1 for one match), and with so
+    small a LIMIT PostgreSQL walks the ordering index and filters every row instead of asking
+    the trigram index for the few matches.
+    """
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+
+
+@require_GET
 def user_list(request):
-    """The site's users."""
-    return render(request, "users/user_list.html")
+    """The newest users first, a page at a time, searchable; and the latest batches."""
+    query = request.GET.get("q", "").strip()
+    users = User.objects.all()
+    if query:
+        users = users.filter(Q(username__icontains=query) | Q(email__icontains=query))
+    # Pages are cut from the ids alone, which the ordering index holds, so a deep page does
+    # not read every row it skips; then only its 50 rows are read.
+    page = FullSlicePaginator(users.values_list("pk", flat=True), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "users/user_list.html",
+        {
+            "page": page,
+            "users": User.objects.filter(pk__in=page.object_list).only(
+                "username", "email", "date_joined"
+            ),
+            "page_range": page.paginator.get_elided_page_range(page.number, on_ends=1),
+            "query": query,
+            "batches": UserBatch.objects.all()[:RECENT_BATCHES],
+            "form": GenerateUsersForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def generate(request):
+    """Ask for a batch of random users; they are made in the background."""
+    form = GenerateUsersForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        batch = services.user_batch_create(total=form.cleaned_data["total"])
+        messages.success(request, f"{batch.total} users are on their way.")
+        return redirect("users:list")
+    return render(request, "users/generate.html", {"form": form})
+
+
+@require_GET
+def batch_progress(request, pk):
+    """A batch's progress bar; htmx polls it while the batch is unfinished."""
+    batch = get_object_or_404(UserBatch, pk=pk)
+    response = render(request, "users/partials/batch.html", {"batch": batch})
+    if batch.is_final:
+        # The page listens for this and reloads its user table once.
+        response["HX-Trigger"] = "users-changed"
+    return response
+
+
+@require_GET
+def batch_status(request, pk):
+    batch = get_object_or_404(UserBatch, pk=pk)
+    return JsonResponse(
+        {
+            "id": str(batch.pk),
+            "status": batch.status,
+            "progress": batch.progress,
+            "created": batch.created,
+            "total": batch.total,
+        }
+    )
