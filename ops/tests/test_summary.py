@@ -5,10 +5,11 @@ from django.contrib.auth import get_user_model
 from django.template import Context, Template
 from django.utils import timezone
 
-from ops.models import DailySummary
+from ops.models import DailySummary, JobStatus
 from ops.services import summary_record
 from ops.tasks import daily_summary
 from thumbnailer.models import ThumbnailJob
+from users.models import UserBatch
 
 pytestmark = pytest.mark.django_db
 
@@ -33,19 +34,22 @@ def test_the_summary_counts_the_users_of_that_day_only():
 def test_the_summary_counts_jobs_made_and_failed_that_day_of_every_kind():
     day = date(2026, 3, 14)
     noon = timezone.make_aware(datetime(2026, 3, 14, 12))
-    made = [ThumbnailJob.objects.create(session_key="s") for _ in range(3)]
-    made[0].mark_failed("broken")
-    earlier = ThumbnailJob.objects.create(session_key="s")
-    earlier.mark_failed("broken")
-    for job in made:
-        ThumbnailJob.objects.filter(pk=job.pk).update(created_at=noon, finished_at=noon)
-    ThumbnailJob.objects.filter(pk=earlier.pk).update(
-        created_at=noon - timedelta(days=1), finished_at=noon - timedelta(days=1)
-    )
+    that_day = [
+        ThumbnailJob.objects.create(session_key="s"),
+        ThumbnailJob.objects.create(session_key="s", status=JobStatus.FAILED),
+        UserBatch.objects.create(total=50, status=JobStatus.FAILED),
+    ]
+    day_before = [
+        ThumbnailJob.objects.create(session_key="s", status=JobStatus.FAILED),
+        UserBatch.objects.create(total=50, status=JobStatus.FAILED),
+    ]
+    for jobs, when in [(that_day, noon), (day_before, noon - timedelta(days=1))]:
+        for job in jobs:
+            type(job).objects.filter(pk=job.pk).update(created_at=when, finished_at=when)
 
     summary = summary_record(day=day)
 
-    assert (summary.jobs, summary.failures) == (3, 1)
+    assert (summary.jobs, summary.failures) == (3, 2)
 
 
 def test_the_daily_task_records_yesterday_once_however_often_it_runs():

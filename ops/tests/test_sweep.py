@@ -13,6 +13,7 @@ from ops.services import job_models, jobs_sweep_stalled
 from ops.tasks import sweep_stalled_jobs
 from thumbnailer.models import JobImage, ThumbnailJob
 from thumbnailer.tests.images import image_bytes
+from users.models import UserBatch
 
 from .conftest import wait_for
 
@@ -28,9 +29,15 @@ def thumbnail_job(**fields) -> ThumbnailJob:
     return job
 
 
+def user_batch(**fields) -> UserBatch:
+    """A batch of five users, saved without enqueue()."""
+    return UserBatch.objects.create(total=5, **fields)
+
+
 # Each kind of job: how to make one (not enqueued), and what it holds once it ran.
 JOB_KINDS = {
     "thumbnail job": (thumbnail_job, lambda job: job.archive.name.endswith(".zip")),
+    "user batch": (user_batch, lambda batch: batch.users.count() == batch.created == 5),
 }
 KINDS = pytest.mark.parametrize(
     "make_job, has_its_result", JOB_KINDS.values(), ids=JOB_KINDS.keys()
@@ -50,7 +57,7 @@ def finished(job: BackgroundJob) -> BackgroundJob | None:
 
 
 def test_the_sweep_knows_every_kind_of_job():
-    assert {ThumbnailJob} <= set(job_models())
+    assert {ThumbnailJob, UserBatch} <= set(job_models())
 
 
 @pytest.mark.django_db
