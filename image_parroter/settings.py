@@ -166,6 +166,18 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# OPERATIONS (periodic work and /health)
+# The sweep re-dispatches a job untouched this long: longer than the task time limit (so its
+# worker is surely gone) and than a job normally waits in the queue.
+JOB_STALLED_AFTER_SECONDS = env.int(
+    "JOB_STALLED_AFTER_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300
+)
+# Periodic runs recorded in the database (admin: task results) are kept this many days.
+RUN_HISTORY_DAYS = env.int("RUN_HISTORY_DAYS", default=7)
+# /health pings the workers with this timeout and keeps the answer this long.
+HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=0.5)
+HEALTH_CACHE_SECONDS = env.int("HEALTH_CACHE_SECONDS", default=5)
+
 # SECURITY (production defaults follow DEBUG; `manage.py check --deploy` passes with DEBUG off)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

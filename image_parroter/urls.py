@@ -4,5 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("users/", include("users.urls")),
+    # django_celery_results.urls is deliberately not mounted: it shows any task's result and
+    # traceback to anyone. Staff browse periodic runs in the admin.
+    path("", include("ops.urls")),
     path("", include("thumbnailer.urls")),
 ]

@@ -48,6 +48,9 @@ class BackgroundJob(models.Model):
 
     objects = JobQuerySet.as_manager()
 
+    # The sweep fails a stalled job that has had this many attempts.
+    max_attempts = 3
+
     class Meta:
         abstract = True
         ordering = ["-created_at"]
@@ -81,3 +84,50 @@ class BackgroundJob(models.Model):
 
     def mark_failed(self, reason: str) -> None:
         self._update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+
+    def redispatch_stalled(self) -> str | None:
+        """Send a stalled job to the workers again, or fail it once it has had max_attempts.
+
+        Returns the new status (`queued`: sent again, `failed`: given up), or None when another
+        sweep or the worker changed the row first. An attempt that never started (the job is still
+        `queued`) is counted here; one that started was counted by mark_running. The job goes
+        back to `queued`, so a re-dispatch that is lost too is counted on the next sweep.
+        The UPDATE only matches the row as this sweep read it, so when two sweeps run at once
+        (or the worker moved on meanwhile) only one of them acts.
+        """
+        attempts = self.attempts + (self.status == JobStatus.QUEUED)
+        now = timezone.now()
+        claim = type(self).objects.filter(
+            pk=self.pk, status=self.status, updated_at=self.updated_at
+        )
+        if attempts >= self.max_attempts:
+            reason = (
+                f"Gave up after {attempts} attempts: the job stopped making progress each time "
+                "(its worker stopped or its message was lost). Please try again."
+            )
+            fields = {"status": JobStatus.FAILED, "error": reason, "finished_at": now}
+        else:
+            fields = {"status": JobStatus.QUEUED, "progress": 0}
+        if not claim.update(attempts=attempts, updated_at=now, **fields):
+            return None
+        self.refresh_from_db()
+        if self.status == JobStatus.QUEUED:
+            self.dispatch()
+        return self.status
+
+
+class DailySummary(models.Model):
+    """What one day saw, recorded by the daily summary task and shown on the home page."""
+
+    day = models.DateField(unique=True)
+    users = models.PositiveIntegerField("new users")
+    jobs = models.PositiveIntegerField("jobs made")
+    failures = models.PositiveIntegerField("jobs failed")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name_plural = "daily summaries"
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.users} users, {self.jobs} jobs, {self.failures} failures"

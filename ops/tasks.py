@@ -1,9 +1,39 @@
+"""Periodic tasks. Each is safe when two copies run at once (a second beat started by
+mistake): the heartbeat and the summary overwrite the same value, the sweep claims each job
+with a conditional UPDATE, and deleting old runs twice deletes them once."""
+
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from . import heartbeat as heartbeat_store
+from . import services
 
 
 @shared_task(name="ops.heartbeat", ignore_result=False)
 def heartbeat() -> float:
     """Record that beat (or whoever sent this) reached a worker; returns the tick's time."""
     return heartbeat_store.record_tick()
+
+
+@shared_task(name="ops.sweep_stalled_jobs")
+def sweep_stalled_jobs() -> dict[str, int]:
+    """Re-dispatch jobs stuck in queued or running; fail those out of attempts."""
+    return services.jobs_sweep_stalled(
+        older_than=timedelta(seconds=settings.JOB_STALLED_AFTER_SECONDS)
+    )
+
+
+@shared_task(name="ops.daily_summary")
+def daily_summary() -> str:
+    """Record yesterday's users, jobs and failures."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    return str(services.summary_record(day=yesterday))
+
+
+@shared_task(name="ops.purge_run_history")
+def purge_run_history() -> int:
+    """Delete recorded periodic runs older than RUN_HISTORY_DAYS."""
+    return services.run_history_purge(older_than=timedelta(days=settings.RUN_HISTORY_DAYS))

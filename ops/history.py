@@ -1,0 +1,45 @@
+"""Runs that beat sent are recorded in the database (django-celery-results), so staff see
+them in the admin next to the schedules; every other task keeps its result in Redis.
+
+django-celery-beat's DatabaseScheduler puts `periodic_task_name` in the message headers,
+which the worker exposes on the task's request; that is how a periodic run is told apart.
+"""
+
+from functools import cache
+
+from celery import Task, states
+from celery.signals import task_failure, task_prerun, task_retry, task_success
+from django_celery_results.backends.database import DatabaseBackend
+
+
+@cache
+def database_backend(app) -> DatabaseBackend:
+    return DatabaseBackend(app=app)
+
+
+def record(task: Task, state: str, result=None, traceback: str | None = None) -> None:
+    request = task.request
+    if getattr(request, "periodic_task_name", None):
+        database_backend(task.app).store_result(
+            request.id, result, state, traceback=traceback, request=request
+        )
+
+
+@task_prerun.connect
+def record_start(task: Task, **_) -> None:
+    record(task, states.STARTED)
+
+
+@task_success.connect
+def record_success(sender: Task, result, **_) -> None:
+    record(sender, states.SUCCESS, result)
+
+
+@task_retry.connect
+def record_retry(sender: Task, reason, einfo, **_) -> None:
+    record(sender, states.RETRY, reason, einfo and einfo.traceback)
+
+
+@task_failure.connect
+def record_failure(sender: Task, exception, einfo, **_) -> None:
+    record(sender, states.FAILURE, exception, einfo.traceback)

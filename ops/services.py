@@ -1,0 +1,51 @@
+"""The periodic work itself: sweeping stalled jobs, the daily summary, trimming run history."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+
+from .models import BackgroundJob, DailySummary, JobStatus
+
+
+def job_models() -> list[type[BackgroundJob]]:
+    """Every concrete kind of background job the project has (thumbnail jobs, user batches...)."""
+    return [model for model in apps.get_models() if issubclass(model, BackgroundJob)]
+
+
+def jobs_sweep_stalled(*, older_than: timedelta) -> dict[str, int]:
+    """Re-dispatch jobs untouched for `older_than`, failing those out of attempts."""
+    outcome = {"redispatched": 0, "failed": 0}
+    for model in job_models():
+        for job in model.objects.stalled(older_than=older_than):
+            status = job.redispatch_stalled()
+            if status == JobStatus.QUEUED:
+                outcome["redispatched"] += 1
+            elif status == JobStatus.FAILED:
+                outcome["failed"] += 1
+    return outcome
+
+
+def summary_record(*, day: date) -> DailySummary:
+    """Count the users, jobs and failures of `day` (local time); recording it again updates it."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = start + timedelta(days=1)
+    jobs = failures = 0
+    for model in job_models():
+        jobs += model.objects.filter(created_at__gte=start, created_at__lt=end).count()
+        failures += model.objects.filter(
+            status=JobStatus.FAILED, finished_at__gte=start, finished_at__lt=end
+        ).count()
+    users = get_user_model().objects.filter(date_joined__gte=start, date_joined__lt=end).count()
+    summary, _ = DailySummary.objects.update_or_create(
+        day=day, defaults={"users": users, "jobs": jobs, "failures": failures}
+    )
+    return summary
+
+
+def run_history_purge(*, older_than: timedelta) -> int:
+    """Delete recorded task runs older than `older_than`; returns how many."""
+    deleted, _ = TaskResult.objects.filter(date_done__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -1,0 +1,161 @@
+import importlib
+import time
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_results.models import TaskResult
+
+from ops import heartbeat
+
+from .conftest import wait_for
+
+CHANGELIST = "/admin/django_celery_beat/periodictask/"
+RESULTS = "/admin/django_celery_results/taskresult/"
+MIGRATION_SCHEDULES = {
+    "Beat heartbeat": ("ops.heartbeat", "every 10 seconds"),
+    "Sweep stalled jobs": ("ops.sweep_stalled_jobs", "every minute"),
+    "Purge expired thumbnail jobs": ("thumbnailer.purge_expired_jobs", "5 * * * *"),
+    "Daily summary": ("ops.daily_summary", "10 0 * * *"),
+    "Purge old run history": ("ops.purge_run_history", "30 4 * * *"),
+}
+
+
+@pytest.fixture
+def staff_client(client):
+    staff = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    staff.user_permissions.set(
+        django_apps.get_model("auth", "Permission").objects.filter(
+            content_type__app_label__in=["django_celery_beat", "django_celery_results"]
+        )
+    )
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def migrated_schedules(transactional_db):
+    """The schedules as `migrate` makes them (earlier tests' flushes removed the rows)."""
+    call_command("migrate", "ops", "0001", verbosity=0)
+    call_command("migrate", "ops", verbosity=0)
+
+
+def schedule_text(task: PeriodicTask) -> str:
+    if task.interval:
+        return str(task.interval)
+    cron = task.crontab
+    return f"{cron.minute} {cron.hour} {cron.day_of_month} {cron.month_of_year} {cron.day_of_week}"
+
+
+def admin_form_data(client, url: str, **changes) -> dict:
+    """The admin form's own fields and values as the page shows them, with `changes`."""
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for field in form:
+        value = field.value()
+        if value is None or field.name in ("start_time", "last_run_at", "expires"):
+            continue
+        if isinstance(value, bool):
+            if value:
+                data[field.html_name] = "on"
+            continue
+        data[field.html_name] = value
+    data.update(changes)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def admin_add_periodic_task(client, **fields) -> PeriodicTask:
+    data = admin_form_data(client, CHANGELIST + "add/", **fields)
+    response = client.post(CHANGELIST + "add/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return PeriodicTask.objects.get(name=fields["name"])
+
+
+def runs_of(name: str) -> int:
+    return TaskResult.objects.filter(periodic_task_name=name, status="SUCCESS").count()
+
+
+@pytest.mark.django_db
+def test_non_staff_get_the_login_page(client):
+    client.force_login(get_user_model().objects.create_user("someone", password="pw"))
+
+    response = client.get(CHANGELIST, follow=True)
+
+    assert response.redirect_chain[-1][0].startswith("/admin/login/")
+    assert "not authorized to access this page" in response.text
+
+
+@pytest.mark.django_db
+def test_staff_pick_from_the_projects_registered_tasks(staff_client):
+    form = staff_client.get(CHANGELIST + "add/").context["adminform"].form
+    choices = {name for name, _ in form.fields["regtask"].widget.choices if name}
+
+    assert {"ops.heartbeat", "ops.sweep_stalled_jobs", "ops.daily_summary"} <= choices
+    assert not any(name.startswith("celery.") for name in choices)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_task_added_in_the_admin_runs_within_15_s_and_stops_when_disabled(
+    staff_client, beat_factory, celery_worker
+):
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
+    with beat_factory():
+        task = admin_add_periodic_task(
+            staff_client,
+            name="Heartbeat from the admin",
+            regtask="ops.heartbeat",
+            interval=every_second.pk,
+        )
+        assert wait_for(lambda: runs_of(task.name), timeout=15)
+        history = staff_client.get(RESULTS, {"periodic_task_name": task.name})
+        assert "ops.heartbeat" in history.text and celery_worker in history.text
+
+        staff_client.post(CHANGELIST, {"action": "disable_tasks", "_selected_action": task.pk})
+        assert not PeriodicTask.objects.get(pk=task.pk).enabled
+        # Beat re-reads the schedule at least every 5 s; what it sent before that may still run.
+        time.sleep(7)
+        runs = runs_of(task.name)
+        time.sleep(5)
+        assert runs_of(task.name) == runs
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_made_schedules_and_an_admins_edit_survives_beat_restarts_and_deploys(
+    migrated_schedules, staff_client, beat_factory
+):
+    tasks = PeriodicTask.objects.filter(name__in=MIGRATION_SCHEDULES)
+    assert {t.name: (t.task, schedule_text(t)) for t in tasks} == MIGRATION_SCHEDULES
+
+    sweep = PeriodicTask.objects.get(name="Sweep stalled jobs")
+    every_5_minutes, _ = IntervalSchedule.objects.get_or_create(every=5, period="minutes")
+    url = f"{CHANGELIST}{sweep.pk}/change/"
+    response = staff_client.post(
+        url, admin_form_data(staff_client, url, interval=every_5_minutes.pk, enabled=None)
+    )
+    assert response.status_code == 302
+
+    for _start_and_restart in range(2):
+        with beat_factory():
+            time.sleep(2)  # beat loads its schedule from the database on its first tick
+    # A deploy runs the schedules' migration code again: get_or_create leaves the edit alone.
+    importlib.import_module("ops.migrations.0002_schedules").create_schedules(django_apps, None)
+
+    sweep.refresh_from_db()
+    assert (sweep.interval, sweep.enabled) == (every_5_minutes, False)
+    assert PeriodicTask.objects.filter(name__in=MIGRATION_SCHEDULES).count() == 5
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_health_reports_beats_tick(migrated_schedules, client, beat_factory):
+    heartbeat.redis_client().delete(heartbeat.KEY)
+    assert client.get("/health").json()["beat_seconds_since_tick"] is None
+
+    with beat_factory():
+        tick = wait_for(lambda: client.get("/health").json()["beat_seconds_since_tick"], 15)
+
+    assert tick is not None and tick < 15

@@ -1,0 +1,45 @@
+import json
+
+import pytest
+from celery import current_app
+from django_celery_results.models import TaskResult
+
+from ops.tasks import heartbeat
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_periodic_run_is_recorded_in_the_database_with_its_details(celery_worker):
+    sent = heartbeat.apply_async(headers={"periodic_task_name": "Beat heartbeat"})
+    tick = sent.get(timeout=20)
+
+    run = wait_for(lambda: TaskResult.objects.filter(task_id=sent.id, status="SUCCESS").first(), 10)
+    assert run is not None
+    assert run.task_name == "ops.heartbeat"
+    assert run.periodic_task_name == "Beat heartbeat"
+    assert run.worker == celery_worker
+    assert json.loads(run.task_args) == "()"
+    assert float(run.result) == pytest.approx(tick)
+    assert run.date_started is not None and run.date_done is not None
+
+
+def test_a_failed_periodic_run_keeps_its_traceback(celery_worker):
+    # As beat sends a task an admin gave a wrong argument to.
+    sent = current_app.send_task(
+        "ops.heartbeat", args=[1], headers={"periodic_task_name": "Broken"}
+    )
+
+    run = wait_for(lambda: TaskResult.objects.filter(task_id=sent.id, status="FAILURE").first(), 20)
+    assert run is not None
+    assert "TypeError" in run.traceback
+    assert json.loads(run.task_args) == "[1]"
+
+
+def test_other_tasks_keep_their_result_in_redis_only(celery_worker):
+    sent = heartbeat.delay()
+
+    assert sent.get(timeout=20) > 0
+    assert sent.backend.__class__.__name__ == "RedisBackend"
+    assert not TaskResult.objects.filter(task_id=sent.id).exists()

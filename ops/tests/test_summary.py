@@ -1,0 +1,79 @@
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.template import Context, Template
+from django.utils import timezone
+
+from ops.models import DailySummary, JobStatus
+from ops.services import summary_record
+from ops.tasks import daily_summary
+from thumbnailer.models import ThumbnailJob
+from users.models import UserBatch
+
+pytestmark = pytest.mark.django_db
+
+
+def make_user(username: str, joined: datetime):
+    return get_user_model().objects.create(username=username, date_joined=joined)
+
+
+def test_the_summary_counts_the_users_of_that_day_only():
+    day = date(2026, 3, 14)
+    noon = timezone.make_aware(datetime(2026, 3, 14, 12))
+    make_user("a", noon)
+    make_user("b", noon + timedelta(hours=11))
+    make_user("before", noon - timedelta(hours=13))
+    make_user("after", noon + timedelta(hours=12))
+
+    summary = summary_record(day=day)
+
+    assert (summary.day, summary.users) == (day, 2)
+
+
+def test_the_summary_counts_jobs_made_and_failed_that_day_of_every_kind():
+    day = date(2026, 3, 14)
+    noon = timezone.make_aware(datetime(2026, 3, 14, 12))
+    that_day = [
+        ThumbnailJob.objects.create(session_key="s"),
+        ThumbnailJob.objects.create(session_key="s", status=JobStatus.FAILED),
+        UserBatch.objects.create(total=50, status=JobStatus.FAILED),
+    ]
+    day_before = [
+        ThumbnailJob.objects.create(session_key="s", status=JobStatus.FAILED),
+        UserBatch.objects.create(total=50, status=JobStatus.FAILED),
+    ]
+    for jobs, when in [(that_day, noon), (day_before, noon - timedelta(days=1))]:
+        for job in jobs:
+            type(job).objects.filter(pk=job.pk).update(created_at=when, finished_at=when)
+
+    summary = summary_record(day=day)
+
+    assert (summary.jobs, summary.failures) == (3, 2)
+
+
+def test_the_daily_task_records_yesterday_once_however_often_it_runs():
+    yesterday = timezone.now() - timedelta(days=1)
+    make_user("a", yesterday)
+
+    daily_summary()
+    make_user("b", yesterday)
+    daily_summary()
+
+    summary = DailySummary.objects.get()
+    assert summary.day == timezone.localdate() - timedelta(days=1)
+    assert summary.users == 2
+
+
+def test_the_summary_partial_shows_the_latest_day():
+    DailySummary.objects.create(day=date(2026, 3, 13), users=9, jobs=9, failures=9)
+    DailySummary.objects.create(day=date(2026, 3, 14), users=1, jobs=12, failures=0)
+
+    html = Template("{% load ops %}{% daily_summary %}").render(Context())
+
+    assert "Saturday 14 March" in html
+    assert "1 new user," in html and "12 jobs" in html and "0 failures" in html
+
+
+def test_the_summary_partial_is_empty_before_the_first_summary():
+    assert Template("{% load ops %}{% daily_summary %}").render(Context()).strip() == ""

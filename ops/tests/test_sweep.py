@@ -1,0 +1,146 @@
+"""The sweep, through the project's real job models."""
+
+from datetime import timedelta
+
+import pytest
+from celery import group
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+
+from ops.models import BackgroundJob, JobStatus
+from ops.services import job_models, jobs_sweep_stalled
+from ops.tasks import sweep_stalled_jobs
+from thumbnailer.models import JobImage, ThumbnailJob
+from thumbnailer.tests.images import image_bytes
+from users.models import UserBatch
+
+from .conftest import wait_for
+
+STALLED_AFTER = timedelta(minutes=15)
+
+
+def thumbnail_job(**fields) -> ThumbnailJob:
+    """A job with one image, saved without enqueue(): as if the broker had been down."""
+    job = ThumbnailJob.objects.create(session_key="s" * 32, sizes=[64], **fields)
+    image = JobImage(job=job, upload_name="photo.jpg", name="photo.jpg")
+    image.original.save("photo.jpg", ContentFile(image_bytes()), save=False)
+    image.save()
+    return job
+
+
+def user_batch(**fields) -> UserBatch:
+    """A batch of five users, saved without enqueue()."""
+    return UserBatch.objects.create(total=5, **fields)
+
+
+# Each kind of job: how to make one (not enqueued), and what it holds once it ran.
+JOB_KINDS = {
+    "thumbnail job": (thumbnail_job, lambda job: job.archive.name.endswith(".zip")),
+    "user batch": (user_batch, lambda batch: batch.users.count() == batch.created == 5),
+}
+KINDS = pytest.mark.parametrize(
+    "make_job, has_its_result", JOB_KINDS.values(), ids=JOB_KINDS.keys()
+)
+
+
+def stalled(job: BackgroundJob) -> BackgroundJob:
+    """The job as if nobody had touched it for two hours."""
+    type(job).objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    job.refresh_from_db()
+    return job
+
+
+def finished(job: BackgroundJob) -> BackgroundJob | None:
+    job.refresh_from_db()
+    return job if job.is_final else None
+
+
+def test_the_sweep_knows_every_kind_of_job():
+    assert {ThumbnailJob, UserBatch} <= set(job_models())
+
+
+@pytest.mark.django_db
+@KINDS
+@pytest.mark.parametrize(
+    "status, attempts",
+    [(JobStatus.RUNNING, 3), (JobStatus.QUEUED, 2)],
+    ids=["third run stalled", "third dispatch lost"],
+)
+def test_a_job_stalled_a_third_time_fails_with_a_reason_a_person_understands(
+    make_job, has_its_result, status, attempts
+):
+    job = stalled(make_job(status=status, attempts=attempts))
+
+    assert jobs_sweep_stalled(older_than=STALLED_AFTER) == {"redispatched": 0, "failed": 1}
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 3)
+    assert job.error.startswith("Gave up after 3 attempts: the job stopped making progress")
+    assert job.finished_at is not None
+
+
+@pytest.mark.django_db
+@KINDS
+def test_the_sweep_leaves_fresh_and_finished_jobs_alone(make_job, has_its_result):
+    make_job()
+    make_job(status=JobStatus.RUNNING, attempts=1)
+    stalled(make_job(status=JobStatus.DONE, attempts=1))
+    stalled(make_job(status=JobStatus.FAILED, attempts=1))
+
+    assert jobs_sweep_stalled(older_than=STALLED_AFTER) == {"redispatched": 0, "failed": 0}
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@KINDS
+@pytest.mark.parametrize(
+    "status, attempts, lost",
+    [(JobStatus.QUEUED, 0, "its enqueue"), (JobStatus.RUNNING, 1, "its worker")],
+    ids=["enqueue lost", "worker died"],
+)
+def test_the_sweep_redispatches_a_stalled_job_and_it_completes(
+    celery_worker, make_job, has_its_result, status, attempts, lost
+):
+    job = stalled(make_job(status=status, attempts=attempts))
+
+    sweep = sweep_stalled_jobs.apply_async(headers={"periodic_task_name": "Sweep stalled jobs"})
+    assert sweep.get(timeout=20) == {"redispatched": 1, "failed": 0}
+
+    job = wait_for(lambda: finished(job), timeout=30)
+    assert job.status == JobStatus.DONE, job.error
+    assert has_its_result(job)
+    # The attempt that was lost (counted by the worker or by the sweep), and the one that ran.
+    assert job.attempts == 2
+    # The sweep's run is in the history; the job's own tasks are not periodic runs.
+    assert set(TaskResult.objects.values_list("task_name", flat=True)) == {"ops.sweep_stalled_jobs"}
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@KINDS
+def test_of_two_sweeps_that_saw_the_same_stalled_job_only_one_redispatches_it(
+    celery_worker, make_job, has_its_result
+):
+    """As when a second beat sends the same sweep: only one copy claims the job."""
+    job = stalled(make_job())
+    seen_by_one, seen_by_other = type(job).objects.get(pk=job.pk), job
+
+    assert seen_by_one.redispatch_stalled() == JobStatus.QUEUED
+    assert seen_by_other.redispatch_stalled() is None
+
+    job = wait_for(lambda: finished(job), timeout=30)
+    assert (job.status, job.attempts) == (JobStatus.DONE, 2)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_two_sweep_tasks_at_once_redispatch_each_job_once(celery_worker):
+    jobs = [stalled(make_job()) for make_job, _ in JOB_KINDS.values() for _ in range(2)]
+
+    outcomes = group(sweep_stalled_jobs.s(), sweep_stalled_jobs.s()).delay().get(timeout=20)
+
+    assert sum(outcome["redispatched"] for outcome in outcomes) == len(jobs)
+    for job in jobs:
+        job = wait_for(lambda job=job: finished(job), timeout=30)
+        assert (job.status, job.attempts) == (JobStatus.DONE, 2)

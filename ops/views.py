@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from redis import RedisError
+
+from image_parroter.celery import app as celery_app
+
+from . import heartbeat
+
+WORKERS_CACHE_KEY = "ops:health:workers"
+
+
+def database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def redis_answers() -> bool:
+    try:
+        return heartbeat.redis_client().ping()
+    except (RedisError, OSError):
+        return False
+
+
+def workers_seen() -> list[str]:
+    """Workers that answered a ping, cached for a few seconds so /health stays cheap."""
+    workers = cache.get(WORKERS_CACHE_KEY)
+    if workers is None:
+        replies = celery_app.control.ping(timeout=settings.HEALTH_PING_TIMEOUT)
+        workers = sorted(name for reply in replies for name in reply)
+        cache.set(WORKERS_CACHE_KEY, workers, settings.HEALTH_CACHE_SECONDS)
+    return workers
+
+
+@never_cache
+def health(request):
+    """Whether the site can serve: 200 when the database and Redis answer, else 503."""
+    database_ok = database_answers()
+    redis_ok = redis_answers()
+    since_tick = heartbeat.seconds_since_tick() if redis_ok else None
+    body = {
+        "status": "ok" if database_ok and redis_ok else "unavailable",
+        "failed": [name for name, ok in [("database", database_ok), ("redis", redis_ok)] if not ok],
+        "database": database_ok,
+        "redis": redis_ok,
+        "workers": workers_seen() if redis_ok else [],
+        "beat_seconds_since_tick": None if since_tick is None else round(since_tick, 1),
+    }
+    return JsonResponse(body, status=200 if not body["failed"] else 503)
