@@ -73,8 +73,12 @@ class BackgroundJob(models.Model):
         self.refresh_from_db()
 
     def mark_running(self) -> None:
-        """A worker starts (or restarts) the job: that is one more attempt."""
-        self._update(status=JobStatus.RUNNING, attempts=F("attempts") + 1)
+        """A worker starts the job. Taking it out of `queued` is one more attempt; a task that
+        goes on with a job already running (a retry, a continuation, a redelivery) is the same
+        attempt, and the sweep puts a stalled job back in `queued` before sending it again."""
+        queued = type(self).objects.filter(pk=self.pk, status=JobStatus.QUEUED)
+        queued.update(attempts=F("attempts") + 1)
+        self._update(status=JobStatus.RUNNING)
 
     def set_progress(self, percent: int) -> None:
         self._update(progress=max(0, min(100, percent)))

@@ -62,7 +62,7 @@ def test_running_fill_again_makes_nothing_more():
     batch.refresh_from_db()
     services.user_batch_fill(batch=batch)
     batch.refresh_from_db()
-    assert (batch.status, batch.created, batch.attempts) == ("done", 60, 2)
+    assert (batch.status, batch.created, batch.attempts) == ("done", 60, 1)
     assert User.objects.count() == 60
 
 
@@ -88,7 +88,7 @@ def test_fill_with_a_time_budget_stops_after_the_chunk_that_passes_it():
     assert (batch.status, batch.created, batch.progress) == ("running", 100, 10)
     assert services.user_batch_fill(batch=batch, chunk_size=100) is True
     batch.refresh_from_db()
-    assert (batch.status, batch.created, batch.attempts) == ("done", 1000, 2)
+    assert (batch.status, batch.created, batch.attempts) == ("done", 1000, 1)
     assert batch.users.count() == 1000
 
 
@@ -150,5 +150,6 @@ def test_two_concurrent_fills_of_one_batch_make_exactly_n():
         thread.join()
     assert errors == []
     batch.refresh_from_db()
-    assert (batch.status, batch.created, batch.attempts) == ("done", 3000, 2)
+    # One dispatch delivered twice is one attempt, counted once however the two race.
+    assert (batch.status, batch.created, batch.attempts) == ("done", 3000, 1)
     assert batch.users.count() == 3000 == User.objects.count()
