@@ -55,27 +55,21 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def running_worker(pool: str, media: Path, log_dir: Path, extra_env: dict | None = None):
-    """Start `celery -A image_parroter worker -P <pool>` on the test database; yield its name."""
-    hostname = f"test-{pool}-{uuid.uuid4().hex[:8]}@localhost"
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "MEDIA_ROOT": str(media),
-        **(extra_env or {}),
-    }
-    log_path = log_dir / f"{hostname}.log"
-    command = [sys.executable, "-m", "celery", "-A", "image_parroter", "worker", "-P", pool]
-    command += ["--concurrency", "4", "--hostname", hostname, "--without-mingle"]
-    command += ["--without-gossip", "--loglevel", "INFO"]
+def running_process(name: str, args: list[str], log_path: Path, ready, extra_env=None):
+    """Run `celery -A image_parroter <args>` on the test database until `ready()` is true.
+
+    Stops it (SIGTERM, then SIGKILL) when the block ends; its output goes to log_path."""
+    env = {**os.environ, "DATABASE_URL": test_database_url(), **(extra_env or {})}
+    command = [sys.executable, "-m", "celery", "-A", "image_parroter", *args]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60
-        while not celery_app.control.ping(destination=[hostname], timeout=0.5):
+        while not ready():
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"worker {hostname} did not start:\n{log_path.read_text()[-3000:]}")
-        yield hostname
+                pytest.fail(f"{name} did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -85,13 +79,27 @@ def running_worker(pool: str, media: Path, log_dir: Path, extra_env: dict | None
             proc.wait()
 
 
+@contextmanager
+def running_worker(pool: str, log_dir: Path, extra_env: dict | None = None):
+    """Run `celery -A image_parroter worker -P <pool>`; yield its name once it answers."""
+    hostname = f"test-{pool}-{uuid.uuid4().hex[:8]}@localhost"
+    args = ["worker", "-P", pool, "--concurrency", "4", "--hostname", hostname]
+    args += ["--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+
+    def answers() -> bool:
+        return bool(celery_app.control.ping(destination=[hostname], timeout=0.5))
+
+    with running_process(hostname, args, log_dir / f"{hostname}.log", answers, extra_env):
+        yield hostname
+
+
 @pytest.fixture(scope="session")
 def worker_factory(django_db_setup, media_dir, tmp_path_factory):
     """`with worker_factory("prefork", SOME_ENV="x") as hostname:` runs a worker meanwhile."""
     log_dir = tmp_path_factory.mktemp("worker-logs")
 
     def start(pool: str = "gevent", **extra_env):
-        return running_worker(pool, media_dir, log_dir, extra_env)
+        return running_worker(pool, log_dir, {"MEDIA_ROOT": str(media_dir), **extra_env})
 
     return start
 

@@ -2,7 +2,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.template import Context, Template
 from django.utils import timezone
 
 from ops.models import DailySummary, JobStatus
@@ -65,15 +64,15 @@ def test_the_daily_task_records_yesterday_once_however_often_it_runs():
     assert summary.users == 2
 
 
-def test_the_summary_partial_shows_the_latest_day():
+def test_the_home_page_shows_the_latest_day(client):
     DailySummary.objects.create(day=date(2026, 3, 13), users=9, jobs=9, failures=9)
     DailySummary.objects.create(day=date(2026, 3, 14), users=1, jobs=12, failures=0)
 
-    html = Template("{% load ops %}{% daily_summary %}").render(Context())
+    html = client.get("/").content.decode()
 
     assert "Saturday 14 March" in html
     assert "1 new user," in html and "12 jobs" in html and "0 failures" in html
 
 
-def test_the_summary_partial_is_empty_before_the_first_summary():
-    assert Template("{% load ops %}{% daily_summary %}").render(Context()).strip() == ""
+def test_the_home_page_has_no_summary_before_the_first_one(client):
+    assert "daily-summary" not in client.get("/").content.decode()
