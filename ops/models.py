@@ -76,9 +76,13 @@ class BackgroundJob(models.Model):
         """A worker starts the job. Taking it out of `queued` is one more attempt; a task that
         goes on with a job already running (a retry, a continuation, a redelivery) is the same
         attempt, and the sweep puts a stalled job back in `queued` before sending it again."""
-        queued = type(self).objects.filter(pk=self.pk, status=JobStatus.QUEUED)
-        queued.update(attempts=F("attempts") + 1)
-        self._update(status=JobStatus.RUNNING)
+        # Conditional single statements: of two deliveries racing to start the job only one
+        # counts, and a job that ended meanwhile stays ended.
+        job = type(self).objects.filter(pk=self.pk)
+        running = {"status": JobStatus.RUNNING, "updated_at": timezone.now()}
+        if not job.filter(status=JobStatus.QUEUED).update(attempts=F("attempts") + 1, **running):
+            job.unfinished().update(**running)
+        self.refresh_from_db()
 
     def set_progress(self, percent: int) -> None:
         self._update(progress=max(0, min(100, percent)))
