@@ -84,9 +84,6 @@ class BackgroundJob(models.Model):
             job.unfinished().update(**running)
         self.refresh_from_db()
 
-    def set_progress(self, percent: int) -> None:
-        self._update(progress=max(0, min(100, percent)))
-
     def mark_done(self) -> None:
         self._update(status=JobStatus.DONE, progress=100, error="", finished_at=timezone.now())
 
