@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import Count
 
 from ops.models import JobStatus
 
@@ -51,9 +52,13 @@ class ThumbnailJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="images")
+    def get_queryset(self, request):
+        # One query for the list, not a COUNT per row.
+        return super().get_queryset(request).annotate(images_count=Count("images"))
+
+    @admin.display(description="images", ordering="images_count")
     def image_count(self, job):
-        return job.images.count()
+        return job.images_count
 
     @admin.action(description="Re-run selected failed jobs")
     def rerun_failed(self, request, queryset):

@@ -4,6 +4,8 @@ from django.urls import reverse
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 
+from .images import image_bytes
+
 pytestmark = pytest.mark.django_db
 
 
@@ -18,6 +20,22 @@ def test_the_job_list_filters_by_status(admin_client, make_job):
     assert str(failed.pk) in html and str(queued.pk) not in html
     job_page = admin_client.get(reverse("admin:thumbnailer_thumbnailjob_change", args=[failed.pk]))
     assert "photo.jpg" in job_page.content.decode()
+
+
+def test_the_job_list_counts_images_in_one_query_for_any_number_of_jobs(
+    admin_client, make_job, django_assert_max_num_queries
+):
+    url = reverse("admin:thumbnailer_thumbnailjob_changelist")
+    picture = image_bytes("JPEG", (60, 40))
+    make_job(("a.jpg", picture), ("b.jpg", picture), ("c.jpg", picture))
+    admin_client.get(url)  # the session and permissions, cached from here on
+    with django_assert_max_num_queries(12) as one_job:
+        html = admin_client.get(url).content.decode()
+    assert '<td class="field-image_count">3</td>' in html
+    for _ in range(5):
+        make_job()
+    with django_assert_max_num_queries(len(one_job.captured_queries)):
+        admin_client.get(url)
 
 
 def test_rerun_requeues_only_failed_jobs(
