@@ -80,10 +80,15 @@ def running_process(name: str, args: list[str], log_path: Path, ready, extra_env
 
 
 @contextmanager
-def running_worker(pool: str, log_dir: Path, extra_env: dict | None = None):
-    """Run `celery -A image_parroter worker -P <pool>`; yield its name once it answers."""
+def running_worker(
+    pool: str, log_dir: Path, concurrency: int | None, extra_args=(), extra_env=None
+):
+    """Run `celery -A image_parroter worker -P <pool>`; yield its name once it answers.
+
+    concurrency=None starts it without `-c`, with the pool's default size."""
     hostname = f"test-{pool}-{uuid.uuid4().hex[:8]}@localhost"
-    args = ["worker", "-P", pool, "--concurrency", "4", "--hostname", hostname]
+    args = ["worker", "-P", pool, "--hostname", hostname, *extra_args]
+    args += ["--concurrency", str(concurrency)] if concurrency else []
     args += ["--without-mingle", "--without-gossip", "--loglevel", "INFO"]
 
     def answers() -> bool:
@@ -98,8 +103,9 @@ def worker_factory(django_db_setup, media_dir, tmp_path_factory):
     """`with worker_factory("prefork", SOME_ENV="x") as hostname:` runs a worker meanwhile."""
     log_dir = tmp_path_factory.mktemp("worker-logs")
 
-    def start(pool: str = "gevent", **extra_env):
-        return running_worker(pool, log_dir, {"MEDIA_ROOT": str(media_dir), **extra_env})
+    def start(pool: str = "gevent", *, concurrency: int | None = 4, extra_args=(), **extra_env):
+        env = {"MEDIA_ROOT": str(media_dir), **extra_env}
+        return running_worker(pool, log_dir, concurrency, extra_args, env)
 
     return start
 

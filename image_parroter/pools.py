@@ -1,0 +1,72 @@
+"""How the workers' pools are sized, and how CPU work leaves a gevent worker's event loop.
+
+A green pool (`-P gevent`, `-P eventlet`) runs every task in one OS thread. Celery sizes it
+like a prefork pool, one slot per core, with a prefetch window of the same size, and that
+stalls its consumer: while every slot is taken, the consumer stops asking Redis for messages
+and waits in `drain_events(timeout=2.0)` on the control channel alone. A task that ends frees a
+slot, but nothing wakes that wait, so the next ready task sits in Redis for up to two seconds.
+Prefork has no such wait (its event loop re-arms the fetch on every ack).
+
+So a green worker started without `-c` gets GREEN_POOL_CONCURRENCY slots (its tasks mostly
+wait on the database, Redis, storage and the CPU threads below, not on the CPU), and always a
+prefetch window larger than its pool: with a message in hand and no free slot, the consumer
+blocks on the pool itself (gevent's `Pool.spawn`), which wakes it the moment a task ends.
+A green pool never holds more than one message beyond its running tasks, however wide the
+window.
+
+CPU work in a green worker runs in real threads (`run_cpu_bound`), one per core: Pillow
+releases the GIL while it decodes, resizes and encodes, so every core works while the event
+loop goes on serving the broker, control commands and the other tasks.
+"""
+
+import os
+import sys
+from collections.abc import Callable
+from functools import cache
+from typing import ParamSpec, TypeVar
+
+from celery import signals
+from django.conf import settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def is_green(pool_cls) -> bool:
+    return bool(getattr(pool_cls, "is_green", False))
+
+
+@signals.celeryd_init.connect
+def size_green_pool(conf, options, **_) -> None:
+    """Give a green worker started without `-c` (or worker_concurrency) its green size."""
+    # The command line hands the pool over as `pool`, WorkController(pool_cls=...) as `pool_cls`.
+    pool_cls = options.get("pool") or options.get("pool_cls")
+    if is_green(pool_cls) and not options.get("concurrency"):
+        conf.worker_concurrency = settings.GREEN_POOL_CONCURRENCY
+
+
+@signals.worker_init.connect
+def widen_green_prefetch(sender, **_) -> None:
+    """A green pool's prefetch window must exceed its pool (see above); 2x does."""
+    if is_green(sender.pool_cls):
+        sender.prefetch_multiplier = max(sender.prefetch_multiplier, 2)
+
+
+@cache
+def _cpu_threads():
+    from gevent.threadpool import ThreadPool
+
+    return ThreadPool(maxsize=settings.CPU_THREADS or os.cpu_count() or 1)
+
+
+def _in_gevent_worker() -> bool:
+    gevent_monkey = sys.modules.get("gevent.monkey")
+    return bool(gevent_monkey and gevent_monkey.is_module_patched("threading"))
+
+
+def run_cpu_bound(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """`function(*args, **kwargs)`, in a real thread when this is a gevent worker (the calling
+    greenlet waits, the others run); directly anywhere else (prefork, threads, the web)."""
+    if _in_gevent_worker():
+        return _cpu_threads().apply(function, args, kwargs)
+    return function(*args, **kwargs)

@@ -1,0 +1,69 @@
+"""The documented gevent worker (no -c, no prefetch flag) never leaves a ready task waiting,
+and CPU work does not stop its event loop (image_parroter/pools.py)."""
+
+import time
+
+import pytest
+from celery import chain, group
+from django.conf import settings
+
+from image_parroter.celery import app as celery_app
+from ops.tasks import heartbeat
+
+pytestmark = pytest.mark.worker
+
+# Its own queue, so that no other test's worker takes these tasks.
+QUEUE = "test-pools"
+NAP = celery_app.signature("tests.nap", queue=QUEUE)
+GRIND = celery_app.signature("tests.grind", queue=QUEUE)
+HEARTBEAT = heartbeat.si().set(queue=QUEUE)
+
+
+@pytest.fixture(scope="module")
+def documented_worker(worker_factory):
+    """`celery -A image_parroter worker -P gevent`, plus the tests' own tasks and queue."""
+    extra_args = ["--include", "image_parroter.tests.tasks", "--queues", QUEUE]
+    with worker_factory("gevent", concurrency=None, extra_args=extra_args) as hostname:
+        yield hostname
+
+
+def test_it_has_a_green_pool_and_a_wider_prefetch_window(documented_worker):
+    stats = celery_app.control.inspect(destination=[documented_worker], timeout=5).stats()
+    worker = stats[documented_worker]
+    assert worker["pool"]["max-concurrency"] == settings.GREEN_POOL_CONCURRENCY
+    assert worker["prefetch_count"] > worker["pool"]["max-concurrency"]
+
+
+def test_a_chain_of_five_trivial_tasks_never_waits_between_hops(documented_worker):
+    # Each hop used to race the previous task's ack; losing cost a 2 s wait for the consumer's
+    # poll to time out. Three chains: 15 hops in well under one such wait.
+    for _ in range(3):
+        started = time.monotonic()
+        chain(HEARTBEAT.clone() for _ in range(5)).apply_async().get(timeout=30)
+        assert time.monotonic() - started < 1.5
+
+
+def test_a_full_pool_takes_the_next_task_as_soon_as_a_slot_frees(documented_worker):
+    # Two pool-fulls of 0.3 s naps: 0.6 s of waiting, and the second starts as the first
+    # ends. With the prefetch window no wider than the pool, the second waited 2 s in Redis.
+    started = time.monotonic()
+    group(NAP.clone(args=(0.3,)) for _ in range(2 * settings.GREEN_POOL_CONCURRENCY))().get(
+        timeout=30
+    )
+    assert time.monotonic() - started < 1.8
+
+
+def test_cpu_work_leaves_the_event_loop_free(documented_worker):
+    # Two tasks keep two real threads busy with Pillow for 3 s; meanwhile a heartbeat task
+    # comes back at once. Run on the loop itself, the grind would hold it for the 3 s.
+    grinding = group(GRIND.clone(args=(3.0,)) for _ in range(2))()
+    time.sleep(0.5)
+    round_trips = []
+    for _ in range(5):
+        started = time.monotonic()
+        HEARTBEAT.clone().delay().get(timeout=30)
+        round_trips.append(time.monotonic() - started)
+        time.sleep(0.1)
+    assert not grinding.ready()  # still grinding all along
+    assert max(round_trips) < 1.0, round_trips
+    assert all(rounds > 0 for rounds in grinding.get(timeout=30))
