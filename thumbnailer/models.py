@@ -35,17 +35,22 @@ class ThumbnailJob(BackgroundJob):
         return f"thumbnails-{str(self.pk)[:8]}.zip"
 
     def dispatch(self) -> None:
-        """Mark the job running, then a chord: one task per image, and a callback that builds
-        the archive (or, if an image task fails for good, fails the job).
+        """Send the job to the workers: one task for a single image (no chord bookkeeping, no
+        extra broker round trip), else a chord of one task per image, spread over the workers,
+        whose callback builds the archive. If the work fails for good, fail_job fails the job.
 
         Safe to call again (a sweep re-dispatching a stalled job): finished images are skipped
-        and the callback never makes a second archive."""
-        from .tasks import build_archive, fail_job, make_image_thumbnails, start_job
+        and no second archive is ever made."""
+        from .tasks import build_archive, fail_job, make_image_thumbnails, run_job
 
         job_id = str(self.pk)
-        images = [make_image_thumbnails.si(pk) for pk in self.images.values_list("pk", flat=True)]
-        callback = build_archive.si(job_id).on_error(fail_job.si(job_id))
-        (start_job.si(job_id) | chord(images, callback)).delay()
+        image_ids = list(self.images.values_list("pk", flat=True))
+        on_error = fail_job.si(job_id)
+        if len(image_ids) == 1:
+            run_job.si(job_id).on_error(on_error).delay()
+        else:
+            images = [make_image_thumbnails.si(pk) for pk in image_ids]
+            chord(images, build_archive.si(job_id).on_error(on_error)).delay()
 
 
 class JobImage(models.Model):

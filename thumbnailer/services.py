@@ -16,6 +16,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from image_parroter.pools import run_cpu_bound
 from ops.models import JobStatus
 
 from . import imaging
@@ -51,21 +52,30 @@ def job_create(
     return job
 
 
-def job_start(*, job: ThumbnailJob) -> None:
-    """A (re-)dispatch reached a worker: one more attempt, unless the job is already over."""
-    if not job.is_final:
-        job.mark_running()
+def job_run(*, job: ThumbnailJob) -> None:
+    """Every image's thumbnails, then the archive, in this one call; idempotent."""
+    for image in job.images.all():
+        image_thumbnails_make(image=image)
+    job.refresh_from_db()
+    job_archive_build(job=job)
 
 
 def image_thumbnails_make(*, image: JobImage) -> None:
-    """Decode the image once and store one thumbnail per size of its job; idempotent."""
+    """Decode the image once and store one thumbnail per size of its job; idempotent.
+
+    The first image task to reach a queued job marks it running (one more attempt)."""
     job = image.job
     if image.done or job.is_final:
         return
+    job.mark_running()
     try:
         with image.original.open("rb") as source:
-            thumbnails = imaging.make_thumbnails(
-                source, sizes=job.sizes, max_pixels=settings.MAX_IMAGE_PIXELS
+            # Off the event loop in a gevent worker: decoding and resizing use every core.
+            thumbnails = run_cpu_bound(
+                imaging.make_thumbnails,
+                source,
+                sizes=job.sizes,
+                max_pixels=settings.MAX_IMAGE_PIXELS,
             )
     except imaging.ImageError as exc:
         job_fail(job=job, reason=f"“{image.upload_name}” could not be read: {exc}")

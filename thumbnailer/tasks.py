@@ -11,17 +11,19 @@ TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError)
 RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "max_retries": 5}
 
 
-@shared_task(name="thumbnailer.start_job", **RETRY)
-def start_job(job_id: str) -> str | None:
+@shared_task(name="thumbnailer.run_job", **RETRY)
+def run_job(job_id: str) -> str | None:
+    """A whole job in one task: its thumbnails, then its archive."""
     job = ThumbnailJob.objects.filter(pk=job_id).first()
     if job is None:  # purged meanwhile
         return None
-    services.job_start(job=job)
+    services.job_run(job=job)
     return job.status
 
 
 @shared_task(name="thumbnailer.make_image_thumbnails", **RETRY)
 def make_image_thumbnails(image_id: int) -> bool:
+    """One image of a chord."""
     image = JobImage.objects.select_related("job").filter(pk=image_id).first()
     if image is None:
         return False

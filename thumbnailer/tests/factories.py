@@ -18,11 +18,7 @@ def stored_files(media_root: Path) -> list[str]:
 
 
 def run_job(job: ThumbnailJob) -> ThumbnailJob:
-    """What the chord does, in order, in this process."""
-    services.job_start(job=job)
-    for image in job.images.all():
-        services.image_thumbnails_make(image=image)
-    job.refresh_from_db()
-    services.job_archive_build(job=job)
+    """What the worker does with a job, in this process."""
+    services.job_run(job=job)
     job.refresh_from_db()
     return job

@@ -91,7 +91,6 @@ def test_the_archive_holds_the_original_bytes_as_uploaded(make_job):
 
 def test_progress_follows_the_images_and_never_goes_back(make_job):
     job = make_job(("a.jpg", image_bytes()), ("b.jpg", image_bytes()), ("c.jpg", image_bytes()))
-    services.job_start(job=job)
     seen = []
     for image in job.images.all():
         services.image_thumbnails_make(image=image)
@@ -122,8 +121,8 @@ def test_running_every_step_twice_makes_no_duplicates(make_job, media_root):
 
 def test_an_early_callback_builds_nothing(make_job, media_root):
     job = make_job(("a.jpg", image_bytes()), ("b.jpg", image_bytes()))
-    services.job_start(job=job)
     services.image_thumbnails_make(image=job.images.first())
+    job.refresh_from_db()
     services.job_archive_build(job=job)
     job.refresh_from_db()
     assert (job.status, job.archive.name) == ("running", "")
@@ -132,7 +131,6 @@ def test_an_early_callback_builds_nothing(make_job, media_root):
 
 def test_two_callbacks_racing_record_one_archive(make_job, media_root):
     job = make_job()
-    services.job_start(job=job)
     for image in job.images.all():
         services.image_thumbnails_make(image=image)
     late = ThumbnailJob.objects.get(pk=job.pk)  # loaded before the first callback finished
