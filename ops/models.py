@@ -59,6 +59,11 @@ class BackgroundJob(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def state_token(self) -> str:
+        """What a page showing this job has seen; it changes whenever the page would."""
+        return f"{self.status}-{self.progress}"
+
     def dispatch(self) -> None:
         """Send the work to the workers now. Each job kind says how."""
         raise NotImplementedError

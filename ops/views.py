@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from redis import RedisError
 
@@ -10,6 +10,14 @@ from image_parroter.celery import app as celery_app
 from . import heartbeat
 
 WORKERS_CACHE_KEY = "ops:health:workers"
+
+
+def unchanged_since_seen(request, job) -> HttpResponse | None:
+    """204 No Content when the page following `job` (static/follow.js) has already shown its
+    state: the cheap answer to most of a page's questions."""
+    if request.GET.get("seen") == job.state_token:
+        return HttpResponse(status=204)
+    return None
 
 
 def database_answers() -> bool:

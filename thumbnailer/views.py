@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from ops.models import JobStatus
+from ops.views import unchanged_since_seen
 
 from . import services
 from .forms import UploadForm
@@ -67,13 +68,16 @@ def previews(job: ThumbnailJob) -> list[dict]:
 def detail(request, pk):
     """The job's page: progress while it runs, then previews and the download."""
     job = own_job(request, pk)
-    return render(request, "thumbnailer/job_detail.html", {"job": job, "previews": previews(job)})
+    context = {"job": job, "previews": previews(job), "follow_without_js": not job.is_final}
+    return render(request, "thumbnailer/job_detail.html", context)
 
 
 @require_GET
 def progress(request, pk):
-    """The part of the job page that htmx polls until the job is over."""
+    """The live part of the job page, or 204 when the page has seen this state already."""
     job = own_job(request, pk)
+    if unchanged := unchanged_since_seen(request, job):
+        return unchanged
     return render(request, "thumbnailer/_job_state.html", {"job": job, "previews": previews(job)})
 
 

@@ -5,6 +5,8 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ops.views import unchanged_since_seen
+
 from . import services
 from .forms import GenerateUsersForm
 from .models import User, UserBatch
@@ -39,6 +41,7 @@ def user_list(request):
     page = FullSlicePaginator(users.values_list("pk", flat=True), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    batches = list(UserBatch.objects.all()[:RECENT_BATCHES])
     return render(
         request,
         "users/user_list.html",
@@ -49,7 +52,8 @@ def user_list(request):
             ),
             "page_range": page.paginator.get_elided_page_range(page.number, on_ends=1),
             "query": query,
-            "batches": UserBatch.objects.all()[:RECENT_BATCHES],
+            "batches": batches,
+            "follow_without_js": any(not batch.is_final for batch in batches),
             "form": GenerateUsersForm(),
         },
     )
@@ -68,8 +72,10 @@ def generate(request):
 
 @require_GET
 def batch_progress(request, pk):
-    """A batch's progress bar; htmx polls it while the batch is unfinished."""
+    """A batch's progress bar while it is unfinished, or 204 when the page has seen it."""
     batch = get_object_or_404(UserBatch, pk=pk)
+    if unchanged := unchanged_since_seen(request, batch):
+        return unchanged
     response = render(request, "users/partials/batch.html", {"batch": batch})
     if batch.is_final:
         # The page listens for this and reloads its user table once.

@@ -55,17 +55,29 @@ def test_the_home_page_lists_only_this_sessions_jobs(client, owner_job):
     assert str(owner_job.pk) not in Client().get("/").content.decode()
 
 
-def test_a_running_job_page_polls_its_state(client, owner_job):
+def test_a_running_job_page_follows_its_state(client, owner_job):
     html = client.get(owner_job.get_absolute_url()).content.decode()
-    assert f'hx-get="/jobs/{owner_job.pk}/progress"' in html
-    assert 'hx-trigger="every 1s"' in html
+    assert f'data-follow="/jobs/{owner_job.pk}/progress" data-seen="queued-0"' in html
     assert '<progress value="0" max="100"' in html
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in html
 
 
-def test_a_done_job_shows_previews_and_the_download_and_stops_polling(client, owner_job):
+def test_the_live_part_answers_204_until_the_state_changes(client, owner_job):
+    url = f"/jobs/{owner_job.pk}/progress"
+    unchanged = client.get(url, {"seen": "queued-0"})
+    assert (unchanged.status_code, unchanged.content) == (204, b"")
+    assert Client().get(url, {"seen": "queued-0"}).status_code == 404  # not another session's
+    ThumbnailJob.objects.filter(pk=owner_job.pk).update(status="running", progress=30)
+    changed = client.get(url, {"seen": "queued-0"})
+    assert changed.status_code == 200
+    assert 'data-seen="running-30"' in changed.content.decode()
+
+
+def test_a_done_job_shows_previews_and_the_download_and_stops_following(client, owner_job):
     run_job(owner_job)
+    assert "noscript" not in client.get(owner_job.get_absolute_url()).content.decode()
     html = client.get(f"/jobs/{owner_job.pk}/progress").content.decode()
-    assert "hx-get" not in html
+    assert "data-follow" not in html
     assert f'href="/jobs/{owner_job.pk}/download"' in html
     images = re.findall(r'<img src="([^"]+)"', html)
     assert len(images) == 2

@@ -20,7 +20,7 @@ def test_generate_watch_the_batch_reach_100_and_find_the_new_users(page, celery_
     expect(page.get_by_role("status")).to_have_text("30000 users are on their way.")
     batch = UserBatch.objects.get()
     bar = page.locator(f"#batch-{batch.pk}")
-    expect(bar).to_have_attribute("hx-trigger", "every 1s")  # unfinished: it polls
+    expect(bar).to_have_attribute("data-follow", f"/users/batches/{batch.pk}/")  # unfinished
     expect(bar.locator(".job-progress")).to_have_attribute("data-status", "done", timeout=60_000)
     expect(bar).to_contain_text("30000 of 30000 users")
     expect(bar.get_by_role("progressbar")).to_have_attribute("value", "100")

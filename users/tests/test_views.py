@@ -129,20 +129,30 @@ def test_list_shows_running_batches_polling_and_finished_ones_still(client):
     running = UserBatch.objects.create(total=300, created=150, progress=50, status="running")
     done = UserBatch.objects.create(total=60, created=60, progress=100, status="done")
     html = client.get("/users/").content.decode()
-    assert f'hx-get="/users/batches/{running.pk}/"' in html
+    assert f'data-follow="/users/batches/{running.pk}/" data-seen="running-50"' in html
     assert "150 of 300 users" in html
     assert f'id="batch-{done.pk}"' in html
-    assert f'hx-get="/users/batches/{done.pk}/"' not in html
+    assert f'data-follow="/users/batches/{done.pk}/"' not in html
+    assert '<noscript><meta http-equiv="refresh"' in html  # without JavaScript too
 
 
-def test_batch_progress_partial_polls_until_final_then_asks_for_a_refresh(client):
+def test_a_list_whose_batches_are_all_final_does_not_refresh_itself(client):
+    UserBatch.objects.create(total=60, created=60, progress=100, status="done")
+    assert "noscript" not in client.get("/users/").content.decode()
+
+
+def test_batch_progress_partial_is_followed_until_final_then_asks_for_a_refresh(client):
     batch = UserBatch.objects.create(total=300, created=30, progress=10, status="running")
     response = client.get(f"/users/batches/{batch.pk}/")
-    assert 'hx-trigger="every 1s"' in response.content.decode()
+    assert 'data-seen="running-10"' in response.content.decode()
     assert "HX-Trigger" not in response
+    # Nothing new since the page's last look: an empty answer.
+    unchanged = client.get(f"/users/batches/{batch.pk}/?seen=running-10")
+    assert (unchanged.status_code, unchanged.content) == (204, b"")
     UserBatch.objects.filter(pk=batch.pk).update(status=JobStatus.DONE, created=300, progress=100)
-    response = client.get(f"/users/batches/{batch.pk}/")
-    assert "hx-trigger" not in response.content.decode()
+    response = client.get(f"/users/batches/{batch.pk}/?seen=running-10")
+    assert response.status_code == 200
+    assert "data-follow" not in response.content.decode()
     assert response["HX-Trigger"] == "users-changed"
 
 

@@ -1,0 +1,46 @@
+// Keeps the live parts of a page (a job's state, a user batch) up to date without hammering
+// the server. An element with data-follow="<url>" and data-seen="<state>" asks
+// <url>?seen=<state> for its replacement; the server answers 204 while nothing has changed.
+// It asks 100 ms after the page or the last change, then waits 1.2x longer after each
+// unchanged answer, up to 1 s; a hidden tab does not ask until it is shown again. A
+// replacement without data-follow is final. Without JavaScript, pages refresh themselves.
+(() => {
+  const FIRST = 100;
+  const LONGEST = 1000;
+  const GROWTH = 1.2;
+
+  function follow(element, delay = FIRST) {
+    setTimeout(() => ask(element, delay), delay);
+  }
+
+  async function ask(element, delay) {
+    if (document.hidden) {
+      document.addEventListener("visibilitychange", () => ask(element, FIRST), { once: true });
+      return;
+    }
+    const url = new URL(element.dataset.follow, window.location.href);
+    url.searchParams.set("seen", element.dataset.seen);
+    let next = Math.min(delay * GROWTH, LONGEST);
+    try {
+      const response = await fetch(url, { headers: { Accept: "text/html" } });
+      if (response.status === 200) {
+        const template = document.createElement("template");
+        template.innerHTML = (await response.text()).trim();
+        const replacement = template.content.firstElementChild;
+        element.replaceWith(replacement);
+        if (window.htmx) window.htmx.process(replacement);
+        const event = response.headers.get("HX-Trigger");
+        if (event) document.body.dispatchEvent(new Event(event));
+        if (replacement.dataset.follow) follow(replacement);
+        return;
+      }
+      if (response.status >= 400 && response.status < 500) return; // gone, or not ours
+      if (response.status !== 204) next = LONGEST;
+    } catch {
+      next = LONGEST; // the server or the network had a hiccup: try again a little later
+    }
+    follow(element, next);
+  }
+
+  document.querySelectorAll("[data-follow]").forEach((element) => follow(element));
+})();
