@@ -33,17 +33,21 @@ def job_create(
     uploads: Sequence[tuple[UploadedFile, imaging.ImageInfo]],
     sizes: Sequence[int],
 ) -> ThumbnailJob:
-    """Store the uploads under sanitised, distinct names and enqueue the job after commit."""
+    """Store the uploads under sanitised, distinct names and enqueue the job after commit.
+
+    The files are written first, so the transaction (which holds SQLite's write lock) only
+    inserts the rows."""
     job = ThumbnailJob(session_key=session_key, sizes=sorted(set(sizes)))
+    images, taken = [], set()
     try:
+        for position, (upload, info) in enumerate(uploads):
+            name = f"{imaging.safe_stem(upload.name, taken)}.{info.extension}"
+            image = JobImage(job=job, position=position, upload_name=upload.name, name=name)
+            image.original.save(name, upload, save=False)
+            images.append(image)
         with transaction.atomic():
             job.save()
-            taken: set[str] = set()
-            for position, (upload, info) in enumerate(uploads):
-                name = f"{imaging.safe_stem(upload.name, taken)}.{info.extension}"
-                image = JobImage(job=job, position=position, upload_name=upload.name, name=name)
-                image.original.save(name, upload, save=False)
-                image.save()
+            JobImage.objects.bulk_create(images)
             job.enqueue()
     except BaseException:
         # The rows are rolled back; the files written so far must go too.
@@ -54,9 +58,8 @@ def job_create(
 
 def job_run(*, job: ThumbnailJob) -> None:
     """Every image's thumbnails, then the archive, in this one call; idempotent."""
-    for image in job.images.all():
+    for image in job.images.all():  # each image's .job is `job`, kept up to date by it
         image_thumbnails_make(image=image)
-    job.refresh_from_db()
     job_archive_build(job=job)
 
 
@@ -86,13 +89,14 @@ def image_thumbnails_make(*, image: JobImage) -> None:
         name = f"{folder}/{thumbnail.size}/{image.stem}.{thumbnail.extension}"
         default_storage.delete(name)  # left by an attempt that died before recording it
         made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
-    JobImage.objects.filter(pk=image.pk).update(thumbnails=made, done=True)
-    counts = job.images.aggregate(total=Count("pk"), done=Count("pk", filter=Q(done=True)))
-    # Images finish in any order: the bar only moves forward.
-    percent = THUMBNAILS_PROGRESS * counts["done"] // counts["total"]
-    ThumbnailJob.objects.filter(pk=job.pk).update(
-        progress=Greatest(F("progress"), percent), updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        JobImage.objects.filter(pk=image.pk).update(thumbnails=made, done=True)
+        counts = job.images.aggregate(total=Count("pk"), done=Count("pk", filter=Q(done=True)))
+        # Images finish in any order: the bar only moves forward.
+        percent = THUMBNAILS_PROGRESS * counts["done"] // counts["total"]
+        ThumbnailJob.objects.filter(pk=job.pk).update(
+            progress=Greatest(F("progress"), percent), updated_at=timezone.now()
+        )
 
 
 def _archive_members(images: Sequence[JobImage]) -> Iterator[tuple[str, BinaryIO]]:
@@ -121,9 +125,11 @@ def job_archive_build(*, job: ThumbnailJob) -> None:
         imaging.write_archive(scratch, _archive_members(images))
         scratch.seek(0)
         name = default_storage.save(f"{job_folder(job.pk)}/{job.download_name}", File(scratch))
-    if not ThumbnailJob.objects.filter(pk=job.pk, archive="").update(archive=name):
+    with transaction.atomic():
+        recorded = ThumbnailJob.objects.filter(pk=job.pk, archive="").update(archive=name)
+        job.mark_done()
+    if not recorded:
         default_storage.delete(name)  # a concurrent callback recorded its archive first
-    job.mark_done()
 
 
 def job_fail(*, job: ThumbnailJob, reason: str) -> None:

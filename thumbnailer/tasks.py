@@ -11,7 +11,9 @@ TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError)
 RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "max_retries": 5}
 
 
-@shared_task(name="thumbnailer.run_job", **RETRY)
+# Nobody reads a job task's return value (the job's row says how it went), so none is
+# stored; a chord's members must store theirs, for the chord to know when they are all done.
+@shared_task(name="thumbnailer.run_job", ignore_result=True, **RETRY)
 def run_job(job_id: str) -> str | None:
     """A whole job in one task: its thumbnails, then its archive."""
     job = ThumbnailJob.objects.filter(pk=job_id).first()
@@ -31,7 +33,7 @@ def make_image_thumbnails(image_id: int) -> bool:
     return True
 
 
-@shared_task(name="thumbnailer.build_archive", **RETRY)
+@shared_task(name="thumbnailer.build_archive", ignore_result=True, **RETRY)
 def build_archive(job_id: str) -> str | None:
     job = ThumbnailJob.objects.filter(pk=job_id).first()
     if job is None:
@@ -40,7 +42,7 @@ def build_archive(job_id: str) -> str | None:
     return job.status
 
 
-@shared_task(name="thumbnailer.fail_job", **RETRY)
+@shared_task(name="thumbnailer.fail_job", ignore_result=True, **RETRY)
 def fail_job(job_id: str) -> str | None:
     """The chord's error callback: an image task failed for good (a crash, retries spent)."""
     job = ThumbnailJob.objects.filter(pk=job_id).first()

@@ -96,6 +96,8 @@ def status(request, pk):
             "thumbnails": [
                 thumbnail["url"] for image in previews(job) for thumbnail in image["thumbnails"]
             ],
+            "created_at": job.created_at.isoformat(),
+            "finished_at": job.finished_at and job.finished_at.isoformat(),
         }
     )
 

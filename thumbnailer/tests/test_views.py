@@ -108,10 +108,13 @@ def test_status_json_follows_the_contract(client, owner_job):
         "error": "",
         "download_url": None,
         "thumbnails": [],
+        "created_at": owner_job.created_at.isoformat(),
+        "finished_at": None,
     }
     run_job(owner_job)
     state = client.get(url).json()
     assert (state["status"], state["progress"]) == ("done", 100)
+    assert state["finished_at"] == ThumbnailJob.objects.get().finished_at.isoformat()
     assert state["download_url"] == f"/jobs/{owner_job.pk}/download"
     image = owner_job.images.get()
     assert state["thumbnails"] == [
