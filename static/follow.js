@@ -1,26 +1,27 @@
 // Keeps the live parts of a page (a job's state, a user batch) up to date without hammering
 // the server. An element with data-follow="<url>" and data-seen="<state>" asks
 // <url>?seen=<state> for its replacement; the server answers 204 while nothing has changed.
-// It asks 100 ms after the page or the last change, then waits 1.2x longer after each
-// unchanged answer, up to 1 s; a hidden tab does not ask until it is shown again. A
-// replacement without data-follow is final. Without JavaScript, pages refresh themselves.
+// It asks 100 ms after the page was requested (at once if loading it took longer) and 100 ms
+// after each change, and waits 1.2x longer after each unchanged answer, up to 1 s. A hidden
+// tab does not ask until it is shown again. A replacement without data-follow is final.
+// Without JavaScript, such pages refresh themselves (base.html).
 (() => {
   const FIRST = 100;
   const LONGEST = 1000;
   const GROWTH = 1.2;
 
-  function follow(element, delay = FIRST) {
-    setTimeout(() => ask(element, delay), delay);
+  function follow(element, wait) {
+    setTimeout(() => ask(element, wait), wait);
   }
 
-  async function ask(element, delay) {
+  async function ask(element, waited) {
     if (document.hidden) {
       document.addEventListener("visibilitychange", () => ask(element, FIRST), { once: true });
       return;
     }
     const url = new URL(element.dataset.follow, window.location.href);
     url.searchParams.set("seen", element.dataset.seen);
-    let next = Math.min(delay * GROWTH, LONGEST);
+    let next = Math.min(Math.max(waited, FIRST) * GROWTH, LONGEST);
     try {
       const response = await fetch(url, { headers: { Accept: "text/html" } });
       if (response.status === 200) {
@@ -31,7 +32,7 @@
         if (window.htmx) window.htmx.process(replacement);
         const event = response.headers.get("HX-Trigger");
         if (event) document.body.dispatchEvent(new Event(event));
-        if (replacement.dataset.follow) follow(replacement);
+        if (replacement.dataset.follow) follow(replacement, FIRST);
         return;
       }
       if (response.status >= 400 && response.status < 500) return; // gone, or not ours
@@ -42,5 +43,8 @@
     follow(element, next);
   }
 
-  document.querySelectorAll("[data-follow]").forEach((element) => follow(element));
+  const sincePageRequested = performance.now();
+  document
+    .querySelectorAll("[data-follow]")
+    .forEach((element) => follow(element, Math.max(0, FIRST - sincePageRequested)));
 })();
