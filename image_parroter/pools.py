@@ -43,6 +43,8 @@ def size_green_pool(conf, options, **_) -> None:
     pool_cls = options.get("pool") or options.get("pool_cls")
     if is_green(pool_cls) and not options.get("concurrency"):
         conf.worker_concurrency = settings.GREEN_POOL_CONCURRENCY
+    if is_green(pool_cls):
+        conf.result_backend_thread_safe = True
 
 
 @signals.worker_init.connect

@@ -1,6 +1,7 @@
 """Beat's heartbeat: the time of its last tick, kept in Redis."""
 
 import time
+from functools import cache
 
 from django.conf import settings
 from redis import Redis
@@ -9,7 +10,14 @@ KEY = "image_parroter:beat:last_tick"
 
 
 def redis_client() -> Redis:
-    return Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    """One client (and its connection pool) per process: a new one connected afresh for
+    every call, which cost more than the call itself."""
+    return _client(settings.REDIS_URL)
+
+
+@cache
+def _client(url: str) -> Redis:
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
 
 def record_tick() -> float:
