@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench bench-quick
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,13 @@ run: install
 # ARGS passes options to pytest, e.g. make test ARGS="-k upload -x".
 test: install
 	$(PY) scripts/devstack.py test $(ARGS)
+
+# Every benchmark (bench/README.md): bench/results.json and bench/results.png.
+bench: install
+	$(PY) bench/run.py
+
+bench-quick: install
+	$(PY) bench/run.py --quick
 
 lint: install
 	$(VENV)/bin/ruff check .

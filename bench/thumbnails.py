@@ -23,6 +23,8 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.records import append as records_append
+from bench.records import line as records_line
 from thumbnailer import imaging
 
 SIZES = (128, 256, 512)
@@ -109,27 +111,30 @@ def mean_absolute_errors(data: bytes, thumbnails: list[bytes]) -> tuple[float, f
     return statistics.mean(errors), statistics.mean(floors)
 
 
-def timed(function, *args, repeat: int) -> tuple[float, object]:
+def timed(function, *args, repeat: int) -> tuple[list[float], object]:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         result = function(*args)
         times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+    return times, result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--json", type=Path, help="append the records to this JSON list")
+    args = parser.parse_args()
+    repeat, records = args.repeat, []
     print(f"Pillow {Image.__version__}, sizes {SIZES}, median of {repeat} runs each\n")
     print("| image | baseline | project | speed-up | MAE baseline | MAE project | MAE floor |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, size, image_format in IMAGES:
         data = photo_like(size, image_format)
         name = f"photo.{EXTENSIONS[image_format]}"
-        base_time, (_, base_thumbs) = timed(baseline, data, name, repeat=repeat)
-        our_time, (_, our_thumbs) = timed(project, data, name, repeat=repeat)
+        base_times, (_, base_thumbs) = timed(baseline, data, name, repeat=repeat)
+        our_times, (_, our_thumbs) = timed(project, data, name, repeat=repeat)
+        base_time, our_time = statistics.median(base_times), statistics.median(our_times)
         our_error, floor = mean_absolute_errors(data, our_thumbs)
         print(
             f"| {label} ({len(data) / 1e6:.1f} MB) | {base_time * 1000:.0f} ms "
@@ -138,6 +143,11 @@ def main() -> None:
             f"| {our_error:.2f} | {floor:.2f} |",
             flush=True,
         )
+        records.append(
+            records_line(f"imaging: {label}", our_times, base_times, mae=round(our_error, 2))
+        )
+    if args.json:
+        records_append(args.json, records)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils.crypto import get_random_string  # noqa: E402
 
+from bench.records import append  # noqa: E402
+from bench.records import line as record  # noqa: E402
 from users.models import User, UserBatch  # noqa: E402
 from users.services import user_batch_fill  # noqa: E402
 
@@ -54,18 +56,25 @@ def timed(function, *args) -> float:
     return time.perf_counter() - started
 
 
-def compare(users: int, baseline_users: int, repeat: int) -> None:
+def compare(users: int, baseline_users: int, repeat: int) -> dict:
     per_user = [
         timed(tutorial_create_users, baseline_users) / baseline_users for _ in range(repeat)
     ]
     baseline = statistics.median(per_user) * users
-    service = statistics.median(timed(service_create_users, users) for _ in range(repeat))
+    services = [timed(service_create_users, users) for _ in range(repeat)]
+    service = statistics.median(services)
     print(
         f"tutorial loop: {statistics.median(per_user) * 1000:.1f} ms a user (median of {repeat}"
         f" runs of {baseline_users} users), so {users} users ~ {baseline:.2f} s"
     )
     print(f"service:       {users} users in {service * 1000:.1f} ms (median of {repeat} runs)")
     print(f"ratio:         {baseline / service:.0f}x")
+    return record(
+        f"users: {users} users ({connection.vendor})",
+        services,
+        [seconds * users for seconds in per_user],
+        baseline_estimated_from=baseline_users,
+    )
 
 
 def fill_table(rows: int) -> None:
@@ -110,6 +119,7 @@ def main() -> None:
     parser.add_argument("--baseline-users", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--list-rows", type=int, default=0, help="also time the list at N users")
+    parser.add_argument("--json", type=Path, help="append the records to this JSON list")
     args = parser.parse_args()
 
     warnings.filterwarnings("ignore", message="No directory at")  # static files unused here
@@ -122,12 +132,14 @@ def main() -> None:
         connection.creation.create_test_db(verbosity=0)
         try:
             print(f"{connection.vendor}, {connection.settings_dict['NAME']}")
-            compare(args.users, args.baseline_users, args.repeat)
+            records = [compare(args.users, args.baseline_users, args.repeat)]
             if args.list_rows:
                 fill_table(args.list_rows)
                 time_list_pages(args.repeat)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
+    if args.json:
+        append(args.json, records)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,98 @@
+"""The processes `make run` starts, on free ports and throwaway data, for whole-path benchmarks.
+
+`scripts/devstack.py run` (honcho with the Procfile: gunicorn 2x4, the worker exactly as
+documented, beat) against a private redis-server, a temporary SQLite database and media
+folder, with `bench.settings` so that the tutorial baseline shares the web and the worker.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR / "scripts"))
+import devstack  # noqa: E402
+
+
+@dataclass
+class Stack:
+    url: str
+    redis_url: str
+    env: dict
+    log: Path
+
+    def worker_log(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _wait_for(ready, what: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"{what} did not come up:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def make_run_stack(extra_env: dict | None = None):
+    with tempfile.TemporaryDirectory(prefix="image_parroter_bench_") as tmp:
+        tmp = Path(tmp)
+        redis_port, web_port = devstack.free_port(), devstack.free_port()
+        redis_proc = devstack.start_redis(redis_port, tmp / "redis", append_only=False)
+        venv_bin = str(Path(sys.executable).parent)
+        env = {
+            **os.environ,
+            "PATH": f"{venv_bin}:{os.environ['PATH']}",
+            "PYTHONPATH": str(BASE_DIR),
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "MEDIA_ROOT": str(tmp / "media"),
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "PORT": str(web_port),
+            **(extra_env or {}),
+        }
+        manage = [sys.executable, str(BASE_DIR / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)
+        log = tmp / "stack.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, str(BASE_DIR / "scripts" / "devstack.py"), "run"],
+                env=env,
+                cwd=BASE_DIR,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{web_port}"
+        stack = Stack(url=url, redis_url=env["REDIS_URL"], env=env, log=log)
+        try:
+            _wait_for(lambda: _answers(f"{url}/health"), "the web", proc, log)
+            _wait_for(lambda: "ready." in stack.worker_log(), "the worker", proc, log)
+            yield stack
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            redis_proc.terminate()
+            redis_proc.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError as error:
+        return error.code == 503  # up, though something it needs is not
+    except OSError:
+        return False
