@@ -25,9 +25,10 @@ KEPT_FORMATS = ("JPEG", "PNG", "WEBP")
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
 # Pillow's advice: with 2.0 the result is very close to a fair LANCZOS resize.
 REDUCING_GAP = 2.0
-# libjpeg's scaled decoding already filters well: 1.5 lets a 1920x1080 photo decode at half
-# size for 512 px and stays at the quality floor (bench/thumbnails.py measures both).
-DRAFT_GAP = 1.5
+# libjpeg's scaled decoding already filters well: 1.45 lets a 1920x1080 photo decode at half
+# size for 512 px, and a 6000x4000 one at an eighth (750 px, 1.46x the box), both at the
+# quality floor (bench/thumbnails.py measures them; at 1.5 the big one took a quarter, 30% slower).
+DRAFT_GAP = 1.45
 SAVE_OPTIONS = {
     "JPEG": {"quality": 85},
     "WEBP": {"quality": 85},
