@@ -14,9 +14,10 @@ blocks on the pool itself (gevent's `Pool.spawn`), which wakes it the moment a t
 A green pool never holds more than one message beyond its running tasks, however wide the
 window.
 
-CPU work in a green worker runs in real threads (`run_cpu_bound`), one per core: Pillow
-releases the GIL while it decodes, resizes and encodes, so every core works while the event
-loop goes on serving the broker, control commands and the other tasks.
+Work that would hold a green worker's event loop runs in real threads (`run_off_loop`), one
+per core: Pillow releases the GIL while it decodes, resizes and encodes, so every core works,
+and SQLite releases it while it writes or waits for its lock, so the loop goes on serving the
+broker, control commands and the other tasks meanwhile.
 """
 
 import os
@@ -27,6 +28,7 @@ from typing import ParamSpec, TypeVar
 
 from celery import signals
 from django.conf import settings
+from django.db import close_old_connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,10 +57,20 @@ def widen_green_prefetch(sender, **_) -> None:
 
 
 @cache
-def _cpu_threads():
+def _threads():
     from gevent.threadpool import ThreadPool
 
     return ThreadPool(maxsize=settings.CPU_THREADS or os.cpu_count() or 1)
+
+
+def _in_thread(function, args, kwargs):
+    # A thread's database connection outlives the call: check it as Django does between
+    # requests (too old, or broken by an error), before and after.
+    close_old_connections()
+    try:
+        return function(*args, **kwargs)
+    finally:
+        close_old_connections()
 
 
 def _in_gevent_worker() -> bool:
@@ -66,9 +78,9 @@ def _in_gevent_worker() -> bool:
     return bool(gevent_monkey and gevent_monkey.is_module_patched("threading"))
 
 
-def run_cpu_bound(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+def run_off_loop(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """`function(*args, **kwargs)`, in a real thread when this is a gevent worker (the calling
     greenlet waits, the others run); directly anywhere else (prefork, threads, the web)."""
     if _in_gevent_worker():
-        return _cpu_threads().apply(function, args, kwargs)
+        return _threads().apply(_in_thread, (function, args, kwargs))
     return function(*args, **kwargs)

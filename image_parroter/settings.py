@@ -128,9 +128,9 @@ MAX_FILES_PER_JOB = env.int("MAX_FILES_PER_JOB", default=20)
 JOB_RETENTION_HOURS = env.int("JOB_RETENTION_HOURS", default=24)
 USERS_GENERATE_MIN = env.int("USERS_GENERATE_MIN", default=50)
 USERS_GENERATE_MAX = env.int("USERS_GENERATE_MAX", default=500)
-# Users made per transaction: small enough that a gevent worker's other greenlets get a turn
-# and progress moves often (about 50 ms of work each), large enough that the per-transaction
-# cost stays small (100,000 users take about 12 s on SQLite).
+# Users made per transaction: small enough that progress moves often (about 50 ms of work
+# each), large enough that the per-transaction cost stays small (100,000 users take about
+# 12 s on SQLite).
 USERS_GENERATE_CHUNK_SIZE = env.int("USERS_GENERATE_CHUNK_SIZE", default=500)
 # Django refuses request bodies larger than this before a view sees them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from image_parroter.pools import run_cpu_bound
+from image_parroter.pools import run_off_loop
 from ops.models import JobStatus
 
 from . import imaging
@@ -74,7 +74,7 @@ def image_thumbnails_make(*, image: JobImage) -> None:
     try:
         with image.original.open("rb") as source:
             # Off the event loop in a gevent worker: decoding and resizing use every core.
-            thumbnails = run_cpu_bound(
+            thumbnails = run_off_loop(
                 imaging.make_thumbnails,
                 source,
                 sizes=job.sizes,

@@ -9,6 +9,8 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
 from django.utils import timezone
 
+from image_parroter.pools import run_off_loop
+
 from .models import User, UserBatch
 
 LETTERS = string.ascii_letters.encode()
@@ -74,12 +76,10 @@ def user_batch_fill(
         UserBatch.objects.filter(pk=locked.pk).update(
             created=created, progress=created * 100 // locked.total
         )
-    while _add_chunk(batch_pk=batch.pk, chunk_size=chunk_size):
+    # Each chunk in a real thread in a gevent worker: the loop serves the other tasks meanwhile.
+    while run_off_loop(_add_chunk, batch_pk=batch.pk, chunk_size=chunk_size):
         if deadline is not None and time.monotonic() > deadline:
             return False
-        # Under gevent a short sleep lets the event loop poll its sockets, so the worker's other
-        # tasks and its broker connection move between chunks (sleep(0) does not poll).
-        time.sleep(0.001)
     batch.mark_done()
     return True
 

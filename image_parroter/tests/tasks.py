@@ -5,7 +5,7 @@ import time
 from celery import shared_task
 from PIL import Image
 
-from image_parroter.pools import run_cpu_bound
+from image_parroter.pools import run_off_loop
 
 
 @shared_task(name="tests.nap")
@@ -25,4 +25,4 @@ def _resize_until(deadline: float) -> int:
 @shared_task(name="tests.grind")
 def grind(seconds: float) -> int:
     """Keep a core busy with Pillow for `seconds`, the way thumbnails do."""
-    return run_cpu_bound(_resize_until, time.monotonic() + seconds)
+    return run_off_loop(_resize_until, time.monotonic() + seconds)
