@@ -49,7 +49,11 @@ def make_run_stack(extra_env: dict | None = None):
         redis_proc = devstack.start_redis(redis_port, tmp / "redis", append_only=False)
         venv_bin = str(Path(sys.executable).parent)
         env = {
-            **os.environ,
+            **{
+                name: value
+                for name, value in os.environ.items()
+                if name != "PYTHONDONTWRITEBYTECODE"
+            },
             "PATH": f"{venv_bin}:{os.environ['PATH']}",
             "PYTHONPATH": str(BASE_DIR),
             "DJANGO_SETTINGS_MODULE": "bench.settings",

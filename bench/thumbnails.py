@@ -123,13 +123,14 @@ def timed(function, *args, repeat: int) -> tuple[list[float], object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="the JPEGs only")
     parser.add_argument("--json", type=Path, help="append the records to this JSON list")
     args = parser.parse_args()
     repeat, records = args.repeat, []
     print(f"Pillow {Image.__version__}, sizes {SIZES}, median of {repeat} runs each\n")
     print("| image | baseline | project | speed-up | MAE baseline | MAE project | MAE floor |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for label, size, image_format in IMAGES:
+    for label, size, image_format in IMAGES[:2] if args.quick else IMAGES:
         data = photo_like(size, image_format)
         name = f"photo.{EXTENSIONS[image_format]}"
         base_times, (_, base_thumbs) = timed(baseline, data, name, repeat=repeat)
