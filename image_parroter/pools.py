@@ -14,16 +14,16 @@ blocks on the pool itself (gevent's `Pool.spawn`), which wakes it the moment a t
 A green pool never holds more than one message beyond its running tasks, however wide the
 window.
 
-Work that would hold a green worker's event loop runs in real threads (`run_off_loop`), one
-per core: Pillow releases the GIL while it decodes, resizes and encodes, so every core works,
-and SQLite releases it while it writes or waits for its lock, so the loop goes on serving the
-broker, control commands and the other tasks meanwhile.
+Work that would hold a green worker's event loop runs in real threads (`run_off_loop`, or a
+task decorated with `off_loop`), one per core: Pillow releases the GIL while it decodes,
+resizes and encodes, so every core works, and SQLite releases it while it writes or waits for
+its lock, so the loop goes on serving the broker, control commands and the other tasks.
 """
 
 import os
 import sys
 from collections.abc import Callable
-from functools import cache
+from functools import cache, wraps
 from typing import ParamSpec, TypeVar
 
 from celery import signals
@@ -84,3 +84,15 @@ def run_off_loop(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) ->
     if _in_gevent_worker():
         return _threads().apply(_in_thread, (function, args, kwargs))
     return function(*args, **kwargs)
+
+
+def off_loop(function: Callable[P, R]) -> Callable[P, R]:
+    """A task function whose whole body runs with run_off_loop: its database work, files and
+    CPU. The body must not publish tasks or use Redis: in a gevent worker their connections
+    belong to the event loop's thread."""
+
+    @wraps(function)
+    def body(*args: P.args, **kwargs: P.kwargs) -> R:
+        return run_off_loop(function, *args, **kwargs)
+
+    return body

@@ -16,7 +16,6 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from image_parroter.pools import run_off_loop
 from ops.models import JobStatus
 
 from . import imaging
@@ -73,12 +72,8 @@ def image_thumbnails_make(*, image: JobImage) -> None:
     job.mark_running()
     try:
         with image.original.open("rb") as source:
-            # Off the event loop in a gevent worker: decoding and resizing use every core.
-            thumbnails = run_off_loop(
-                imaging.make_thumbnails,
-                source,
-                sizes=job.sizes,
-                max_pixels=settings.MAX_IMAGE_PIXELS,
+            thumbnails = imaging.make_thumbnails(
+                source, sizes=job.sizes, max_pixels=settings.MAX_IMAGE_PIXELS
             )
     except imaging.ImageError as exc:
         job_fail(job=job, reason=f"“{image.upload_name}” could not be read: {exc}")

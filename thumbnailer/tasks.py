@@ -1,7 +1,12 @@
-"""Thin tasks: load the row by primary key, call the service, return a small JSON value."""
+"""Thin tasks: load the row by primary key, call the service, return a small JSON value.
+
+Each body runs off a gevent worker's event loop (`off_loop`): it only uses the database,
+the storage and Pillow."""
 
 from celery import shared_task
 from django.db import OperationalError
+
+from image_parroter.pools import off_loop
 
 from . import services
 from .models import JobImage, ThumbnailJob
@@ -14,6 +19,7 @@ RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "max_retries"
 # Nobody reads a job task's return value (the job's row says how it went), so none is
 # stored; a chord's members must store theirs, for the chord to know when they are all done.
 @shared_task(name="thumbnailer.run_job", ignore_result=True, **RETRY)
+@off_loop
 def run_job(job_id: str) -> str | None:
     """A whole job in one task: its thumbnails, then its archive."""
     job = ThumbnailJob.objects.filter(pk=job_id).first()
@@ -24,6 +30,7 @@ def run_job(job_id: str) -> str | None:
 
 
 @shared_task(name="thumbnailer.make_image_thumbnails", **RETRY)
+@off_loop
 def make_image_thumbnails(image_id: int) -> bool:
     """One image of a chord."""
     image = JobImage.objects.select_related("job").filter(pk=image_id).first()
@@ -34,6 +41,7 @@ def make_image_thumbnails(image_id: int) -> bool:
 
 
 @shared_task(name="thumbnailer.build_archive", ignore_result=True, **RETRY)
+@off_loop
 def build_archive(job_id: str) -> str | None:
     job = ThumbnailJob.objects.filter(pk=job_id).first()
     if job is None:
@@ -43,6 +51,7 @@ def build_archive(job_id: str) -> str | None:
 
 
 @shared_task(name="thumbnailer.fail_job", ignore_result=True, **RETRY)
+@off_loop
 def fail_job(job_id: str) -> str | None:
     """The chord's error callback: an image task failed for good (a crash, retries spent)."""
     job = ThumbnailJob.objects.filter(pk=job_id).first()
@@ -53,5 +62,6 @@ def fail_job(job_id: str) -> str | None:
 
 
 @shared_task(name="thumbnailer.purge_expired_jobs")
+@off_loop
 def purge_expired_jobs() -> dict:
     return {"deleted": services.jobs_purge_expired()}

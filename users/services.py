@@ -19,6 +19,7 @@ LETTERS = string.ascii_letters.encode()
 EVEN_BYTES = 4 * len(LETTERS)
 BYTE_TO_LETTER = bytes(LETTERS[byte % len(LETTERS)] for byte in range(EVEN_BYTES)).ljust(256)
 UNEVEN_BYTES = bytes(range(EVEN_BYTES, 256))
+CHUNK_PAUSE_SECONDS = 0.01
 
 
 def user_batch_create(*, total: int) -> UserBatch:
@@ -80,12 +81,15 @@ def user_batch_fill(
     while run_off_loop(_add_chunk, batch_pk=batch.pk, chunk_size=chunk_size):
         if deadline is not None and time.monotonic() > deadline:
             return False
+        # SQLite has one writer at a time and does not queue the others: they retry after
+        # sleeps of up to 100 ms. A pause between chunks lets them in.
+        time.sleep(CHUNK_PAUSE_SECONDS)
     batch.mark_done()
     return True
 
 
 def _add_chunk(*, batch_pk, chunk_size: int) -> bool:
-    """Add up to `chunk_size` of the missing users; False when none were missing."""
+    """Add up to `chunk_size` of the missing users; True while some are still missing."""
     with transaction.atomic():
         batch = UserBatch.objects.select_for_update().get(pk=batch_pk)
         missing = batch.total - batch.created
@@ -115,4 +119,4 @@ def _add_chunk(*, batch_pk, chunk_size: int) -> bool:
             progress=created * 100 // batch.total,
             updated_at=now,
         )
-    return True
+    return created < batch.total

@@ -52,7 +52,7 @@ def test_fill_reports_progress_per_chunk(monkeypatch):
 
     monkeypatch.setattr(services, "_add_chunk", add_and_watch)
     services.user_batch_fill(batch=batch, chunk_size=30)
-    assert seen == [(30, 30), (60, 60), (90, 90), (100, 100), (100, 100)]
+    assert seen == [(30, 30), (60, 60), (90, 90), (100, 100)]
 
 
 def test_running_fill_again_makes_nothing_more():
