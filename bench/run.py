@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 PLOT = HERE / "results.png"
+GOOD, BAD = "#2e7d32", "#c62828"
 # Some machines set PYTHONDONTWRITEBYTECODE: then every process the benchmarks start compiles
 # Django, Celery and the rest again, seconds each.
 ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
@@ -43,13 +44,15 @@ def plot(records: list[dict], title: str) -> None:
         2, 1, figsize=(10, 9), layout="constrained", height_ratios=[len(compared), len(timed)]
     )
     names = [r["name"] for r in compared]
-    left.barh(names, [r["ratio"] for r in compared], color="#2e7d32")
+    meets = [r["ratio"] >= r.get("target_ratio", 1) for r in compared]
+    left.barh(names, [r["ratio"] for r in compared], color=[GOOD if ok else BAD for ok in meets])
     left.set_xscale("log")
     left.axvline(1, color="black", linewidth=0.8)
     left.invert_yaxis()
     left.set_xlabel("times faster than the tutorial-style baseline (log scale)")
     for y, r in enumerate(compared):
-        left.annotate(f" {r['ratio']:g}x", (r["ratio"], y), va="center", fontsize=8)
+        target = f" (target {r['target_ratio']:g}x)" if "target_ratio" in r else ""
+        left.annotate(f" {r['ratio']:g}x{target}", (r["ratio"], y), va="center", fontsize=8)
 
     # Against their targets: measured / target, so 1.0 or less meets it.
     shares, labels = [], []
@@ -64,7 +67,7 @@ def plot(records: list[dict], title: str) -> None:
                 f"{r['name']}\n{r['project_median'] * 1000:.0f} ms "
                 f"(target {r['target_seconds'] * 1000:.0f} ms)"
             )
-    colours = ["#2e7d32" if share <= 1 else "#c62828" for share in shares]
+    colours = [GOOD if share <= 1 else BAD for share in shares]
     right.barh(labels, shares, color=colours)
     right.set_xscale("log")
     right.axvline(1, color="black", linewidth=0.8)
