@@ -85,13 +85,21 @@ def image_thumbnails_make(*, image: JobImage) -> None:
         default_storage.delete(name)  # left by an attempt that died before recording it
         made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
     with transaction.atomic():
-        JobImage.objects.filter(pk=image.pk).update(thumbnails=made, done=True)
+        # Of two copies of this task at once (a re-dispatch racing the first), only one
+        # records its thumbnails.
+        recorded = JobImage.objects.filter(pk=image.pk, done=False).update(
+            thumbnails=made, done=True
+        )
         counts = job.images.aggregate(total=Count("pk"), done=Count("pk", filter=Q(done=True)))
         # Images finish in any order: the bar only moves forward.
         percent = THUMBNAILS_PROGRESS * counts["done"] // counts["total"]
         ThumbnailJob.objects.filter(pk=job.pk).update(
             progress=Greatest(F("progress"), percent), updated_at=timezone.now()
         )
+    if not recorded:  # the other copy's names are kept; any of ours stored beside them go
+        kept = set(JobImage.objects.get(pk=image.pk).thumbnails.values())
+        for name in set(made.values()) - kept:
+            default_storage.delete(name)
 
 
 def _archive_members(images: Sequence[JobImage]) -> Iterator[tuple[str, BinaryIO]]:

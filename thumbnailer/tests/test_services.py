@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from thumbnailer import services
-from thumbnailer.models import ThumbnailJob
+from thumbnailer.models import JobImage, ThumbnailJob
 
 from .factories import run_job, stored_files
 from .images import image_bytes
@@ -188,3 +188,28 @@ def test_purge_works_through_a_storage_without_paths(make_job, media_root):
     ThumbnailJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=9))
     assert services.jobs_purge_expired() == 1
     assert stored_files(media_root) == []
+
+
+def test_two_copies_of_an_image_task_racing_leave_one_set_of_thumbnails(
+    make_job, media_root, monkeypatch
+):
+    job = make_job(("a.jpg", image_bytes()))
+    late = JobImage.objects.get()  # loaded before the first copy recorded anything
+    services.image_thumbnails_make(image=JobImage.objects.get())
+    files = stored_files(media_root)
+    # The late copy cleared its names before the first copy saved, so its own files land
+    # beside the first copy's ("a_<random>.jpg") until it finds it lost and removes them.
+    delete, calls = default_storage.delete, []
+
+    def delete_after_the_clearing(name):
+        calls.append(name)
+        if len(calls) > len(job.sizes):
+            delete(name)
+
+    monkeypatch.setattr(default_storage, "delete", delete_after_the_clearing)
+    services.image_thumbnails_make(image=late)
+    assert len(calls) == 2 * len(job.sizes)
+    assert stored_files(media_root) == files
+    assert sorted(JobImage.objects.get().thumbnails.values()) == [
+        name for name in files if "/thumbnails/" in name
+    ]
