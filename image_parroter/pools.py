@@ -42,18 +42,27 @@ def is_green(pool_cls) -> bool:
 def size_green_pool(conf, options, **_) -> None:
     """Give a green worker started without `-c` (or worker_concurrency) its green size."""
     # The command line hands the pool over as `pool`, WorkController(pool_cls=...) as `pool_cls`.
-    pool_cls = options.get("pool") or options.get("pool_cls")
-    if is_green(pool_cls) and not options.get("concurrency"):
+    if not is_green(options.get("pool") or options.get("pool_cls")):
+        return
+    if not options.get("concurrency"):
         conf.worker_concurrency = settings.GREEN_POOL_CONCURRENCY
-    if is_green(pool_cls):
-        conf.result_backend_thread_safe = True
+    # Celery keeps a result backend per thread, which under gevent means per greenlet: a new
+    # backend, and a new Redis connection, for every task that stores a result.
+    conf.result_backend_thread_safe = True
 
 
 @signals.worker_init.connect
 def widen_green_prefetch(sender, **_) -> None:
-    """A green pool's prefetch window must exceed its pool (see above); 2x does."""
+    """A green pool's prefetch window must exceed its pool (see above); 2x does. Its slots
+    ack on broker connections of their own, all at once when many tasks end together, so
+    kombu's pool (10 by default: "Too many connections") grows with the pool too."""
     if is_green(sender.pool_cls):
         sender.prefetch_multiplier = max(sender.prefetch_multiplier, 2)
+        options = sender.app.conf.broker_transport_options
+        sender.app.conf.broker_transport_options = {
+            **options,
+            "max_connections": max(options.get("max_connections", 10), 2 * sender.concurrency),
+        }
 
 
 @cache

@@ -163,13 +163,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 # in CPU_THREADS real threads (default: one per core); image_parroter/pools.py says why.
 GREEN_POOL_CONCURRENCY = env.int("GREEN_POOL_CONCURRENCY", default=32)
 CPU_THREADS = env.int("CPU_THREADS", default=0)
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # An unacknowledged message is redelivered after this; it must outlast the longest task.
-    "visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT,
-    # Every slot of a green pool acks on a connection of its own, all at once when many tasks
-    # end together; kombu's default of 10 then fails with "Too many connections".
-    "max_connections": 2 * GREEN_POOL_CONCURRENCY,
-}
+# An unacknowledged message is redelivered after this; it must outlast the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Task events (received, started, succeeded... for monitors) cost three extra publishes a task,
 # about a quarter of a short task's time. Flower turns the workers' events on by itself when

@@ -32,6 +32,9 @@ def test_it_has_a_green_pool_and_a_wider_prefetch_window(documented_worker):
     worker = stats[documented_worker]
     assert worker["pool"]["max-concurrency"] == settings.GREEN_POOL_CONCURRENCY
     assert worker["prefetch_count"] > worker["pool"]["max-concurrency"]
+    # Enough broker connections for every slot to ack at once.
+    options = worker["broker"]["transport_options"]
+    assert options["max_connections"] >= worker["pool"]["max-concurrency"]
 
 
 def test_a_chain_of_five_trivial_tasks_never_waits_between_hops(documented_worker):
