@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from image_parroter.celery import app as celery_app
@@ -56,10 +57,18 @@ def test_database_url() -> str:
 
 @contextmanager
 def running_process(name: str, args: list[str], log_path: Path, ready, extra_env=None):
-    """Run `celery -A image_parroter <args>` on the test database until `ready()` is true.
+    """Run `celery -A image_parroter <args>` on the test database until `ready()` is true
+    (extra_env on top of ours; a None value unsets a variable).
 
     Stops it (SIGTERM, then SIGKILL) when the block ends; its output goes to log_path."""
-    env = {**os.environ, "DATABASE_URL": test_database_url(), **(extra_env or {})}
+    # The test database's URL would give the process another Redis prefix than this one's.
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        **(extra_env or {}),
+    }
+    env = {name: value for name, value in env.items() if value is not None}  # None: unset
     command = [sys.executable, "-m", "celery", "-A", "image_parroter", *args]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=log)

@@ -20,12 +20,16 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR / "scripts"))
 import devstack  # noqa: E402
+import environ  # noqa: E402
+
+from image_parroter.settings import database_tag  # noqa: E402
 
 
 @dataclass
 class Stack:
     url: str
     redis_url: str
+    redis_prefix: str
     env: dict
     log: Path
 
@@ -76,7 +80,10 @@ def make_run_stack(extra_env: dict | None = None):
                 start_new_session=True,
             )
         url = f"http://127.0.0.1:{web_port}"
-        stack = Stack(url=url, redis_url=env["REDIS_URL"], env=env, log=log)
+        # What the settings derive from the database, for clients of its Redis.
+        tag = database_tag(environ.Env.db_url_config(env["DATABASE_URL"]))
+        prefix = f"image_parroter:{tag}:"
+        stack = Stack(url=url, redis_url=env["REDIS_URL"], redis_prefix=prefix, env=env, log=log)
         try:
             _wait_for(lambda: _answers(f"{url}/health"), "the web", proc, log)
             _wait_for(lambda: "ready." in stack.worker_log(), "the worker", proc, log)

@@ -3,6 +3,7 @@
 Production: DJANGO_DEBUG=false and DJANGO_SECRET_KEY set; see the README's configuration table.
 """
 
+import hashlib
 from pathlib import Path
 
 import environ
@@ -93,11 +94,30 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # REDIS: broker, result backend and cache
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+
+def database_tag(database: dict) -> str:
+    """A short name for the database this installation works on."""
+    name = database["NAME"]
+    if database["ENGINE"].endswith("sqlite3"):
+        name = str(Path(name).resolve())
+    host, port = database.get("HOST") or "", database.get("PORT") or ""
+    identity = f"{database['ENGINE']}|{host}|{port}|{name}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:8]
+
+
+# Every key this installation keeps in Redis (queues, results, cache, heartbeat, counters)
+# starts with this, so a Redis can be shared with other apps and with other copies of this
+# one. By default it names the database too: a worker must only ever take jobs whose rows are
+# in its own database, and the web, workers and beat of one installation share a database.
+REDIS_KEY_PREFIX = env(
+    "REDIS_KEY_PREFIX", default=f"image_parroter:{database_tag(DATABASES['default'])}:"
+)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "image_parroter",
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}cache",
     }
 }
 
@@ -164,7 +184,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 GREEN_POOL_CONCURRENCY = env.int("GREEN_POOL_CONCURRENCY", default=32)
 CPU_THREADS = env.int("CPU_THREADS", default=0)
 # An unacknowledged message is redelivered after this; it must outlast the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT,
+    "global_keyprefix": REDIS_KEY_PREFIX,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Task events (received, started, succeeded... for monitors) cost three extra publishes a task,
 # about a quarter of a short task's time. Flower turns the workers' events on by itself when

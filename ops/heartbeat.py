@@ -6,8 +6,6 @@ from functools import cache
 from django.conf import settings
 from redis import Redis
 
-KEY = "image_parroter:beat:last_tick"
-
 
 def redis_client() -> Redis:
     """One client (and its connection pool) per process: a new one connected afresh for
@@ -20,12 +18,16 @@ def _client(url: str) -> Redis:
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
 
+def tick_key() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}beat:last_tick"
+
+
 def record_tick() -> float:
     now = time.time()
-    redis_client().set(KEY, now)
+    redis_client().set(tick_key(), now)
     return now
 
 
 def seconds_since_tick() -> float | None:
-    tick = redis_client().get(KEY)
+    tick = redis_client().get(tick_key())
     return None if tick is None else max(0.0, time.time() - float(tick))

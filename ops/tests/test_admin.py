@@ -152,7 +152,7 @@ def test_the_migration_made_schedules_and_an_admins_edit_survives_beat_restarts_
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_health_reports_beats_tick(migrated_schedules, client, beat_factory):
-    heartbeat.redis_client().delete(heartbeat.KEY)
+    heartbeat.redis_client().delete(heartbeat.tick_key())
     assert client.get("/health").json()["beat_seconds_since_tick"] is None
 
     with beat_factory():

@@ -38,7 +38,7 @@ def test_health_names_the_workers_that_answered_and_beats_last_tick(client, cele
 
 
 def test_health_without_a_tick_says_so(client):
-    heartbeat.redis_client().delete(heartbeat.KEY)
+    heartbeat.redis_client().delete(heartbeat.tick_key())
 
     assert client.get(reverse("ops:health")).json()["beat_seconds_since_tick"] is None
 
