@@ -12,12 +12,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import requests
+from celery import Celery
 from django.conf import settings
 from django.db import connection
 
 from image_parroter.celery import app as celery_app
 
 BASE_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BASE_DIR / "scripts"))
+import devstack  # noqa: E402
+
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 
@@ -55,10 +60,14 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+CELERY = ("celery", "-A", "image_parroter")
+GUNICORN = ("gunicorn", "image_parroter.wsgi", "--workers", "1", "--threads", "4")
+
+
 @contextmanager
-def running_process(name: str, args: list[str], log_path: Path, ready, extra_env=None):
-    """Run `celery -A image_parroter <args>` on the test database until `ready()` is true
-    (extra_env on top of ours; a None value unsets a variable).
+def running_process(name, args, log_path: Path, ready, extra_env=None, *, program=CELERY):
+    """Run `python -m <program> <args>` (celery by default) on the test database until
+    `ready()` is true, with extra_env on top of our environment (None unsets a variable).
 
     Stops it (SIGTERM, then SIGKILL) when the block ends; its output goes to log_path."""
     # The test database's URL would give the process another Redis prefix than this one's.
@@ -68,8 +77,8 @@ def running_process(name: str, args: list[str], log_path: Path, ready, extra_env
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
         **(extra_env or {}),
     }
-    env = {name: value for name, value in env.items() if value is not None}  # None: unset
-    command = [sys.executable, "-m", "celery", "-A", "image_parroter", *args]
+    env = {key: value for key, value in env.items() if value is not None}
+    command = [sys.executable, "-m", *program, *args]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=log)
     try:
@@ -126,6 +135,84 @@ def celery_worker(worker_factory):
     Tests that use it need committed rows: mark them `django_db(transaction=True)`."""
     with worker_factory("gevent") as hostname:
         yield hostname
+
+
+class RedisServer:
+    """A redis-server of a test's own, on a free port, which the test stops and starts again
+    (its append-only file keeps what it held, as a production Redis does)."""
+
+    def __init__(self, data_dir: Path):
+        self.port, self.data_dir, self.proc = devstack.free_port(), data_dir, None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = devstack.start_redis(self.port, self.data_dir, append_only=True)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+    def celery_app(self) -> Celery:
+        """A client of the project's queues on this Redis."""
+        # Not the current app: the project's shared tasks must keep sending to its own Redis.
+        app = Celery(broker=self.url, backend=self.url, set_as_current=False)
+        app.conf.update(
+            task_default_queue=celery_app.conf.task_default_queue,
+            broker_transport_options={"global_keyprefix": settings.REDIS_KEY_PREFIX},
+            result_backend_transport_options={"global_keyprefix": settings.REDIS_KEY_PREFIX},
+        )
+        return app
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    if server.proc.poll() is None:
+        server.stop()
+
+
+def http_answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+@contextmanager
+def running_worker_on(redis: RedisServer, pool: str, log_dir: Path, extra_args=(), **env):
+    """A worker (`-P pool`, no -c) on `redis` and the test database; yields its name."""
+    hostname, app = f"{pool}-{uuid.uuid4().hex[:8]}@localhost", redis.celery_app()
+    args = ["worker", "-P", pool, "--hostname", hostname, "--loglevel", "INFO", *extra_args]
+
+    def answers() -> bool:
+        return bool(app.control.ping(destination=[hostname], timeout=0.5))
+
+    env = {"REDIS_URL": redis.url, **env}
+    with running_process(hostname, args, log_dir / f"{hostname}.log", answers, env):
+        yield hostname
+
+
+@pytest.fixture
+def stack_factory(django_db_setup, media_dir, tmp_path):
+    """`with stack_factory(redis, SOME_ENV="x") as (url, worker):` runs gunicorn and a gevent
+    worker, as `make run` does, on `redis` (a RedisServer) and the test database."""
+
+    @contextmanager
+    def start(redis: RedisServer, **extra_env):
+        env = {"REDIS_URL": redis.url, "MEDIA_ROOT": str(media_dir), **extra_env}
+        port = devstack.free_port()
+        url = f"http://127.0.0.1:{port}"
+        web_args = ["--bind", f"127.0.0.1:{port}"]
+        log = tmp_path / "web.log"
+        with (
+            running_process("web", web_args, log, lambda: http_answers(url), env, program=GUNICORN),
+            running_worker_on(redis, "gevent", tmp_path, **env) as worker,
+        ):
+            yield url, worker
+
+    return start
 
 
 @pytest.fixture(scope="session")

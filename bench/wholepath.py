@@ -252,7 +252,7 @@ def status_case(stack, pollers: int, interval: float, seconds: float, target=Non
 
 
 def celery_client(stack: Stack) -> Celery:
-    app = Celery(broker=stack.redis_url, backend=stack.redis_url)
+    app = Celery(broker=stack.redis_url, backend=stack.redis_url, set_as_current=False)
     app.conf.task_default_queue = "default"
     app.conf.broker_transport_options = {"global_keyprefix": stack.redis_prefix}
     app.conf.result_backend_transport_options = {"global_keyprefix": stack.redis_prefix}

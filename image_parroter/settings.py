@@ -113,11 +113,17 @@ def database_tag(database: dict) -> str:
 REDIS_KEY_PREFIX = env(
     "REDIS_KEY_PREFIX", default=f"image_parroter:{database_tag(DATABASES['default'])}:"
 )
+# For every Redis client (broker, results, cache, heartbeat): connecting gives up after
+# 0.5 s (a Redis that is down refuses at once; one that is unreachable must not hold a
+# request), and a Redis that answers nothing frees the socket after 2 s (more than the 1 s a
+# worker's BRPOP waits for a message).
+REDIS_SOCKET_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 2}
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}cache",
+        "OPTIONS": REDIS_SOCKET_TIMEOUTS,
     }
 }
 
@@ -184,11 +190,29 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 GREEN_POOL_CONCURRENCY = env.int("GREEN_POOL_CONCURRENCY", default=32)
 CPU_THREADS = env.int("CPU_THREADS", default=0)
 # An unacknowledged message is redelivered after this; it must outlast the longest task.
+# WHEN REDIS IS AWAY. A publish that fails is tried once more, 0.1 s later; then the web
+# leaves the job a queued row for the sweep (BackgroundJob.enqueue) and answers at once.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT,
     "global_keyprefix": REDIS_KEY_PREFIX,
+    **REDIS_SOCKET_TIMEOUTS,
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUTS["socket_connect_timeout"]
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUTS["socket_timeout"]
+# A worker that loses Redis keeps its running tasks going: their acks still reach Redis
+# afterwards (kombu keys unacknowledged messages by delivery tag, not by connection), so
+# cancelling them would only make them run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# On SIGTERM (a deploy, `docker compose stop`) running tasks get 10 s to finish; then the
+# worker stops and their messages go back to the queue for the next worker.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Task events (received, started, succeeded... for monitors) cost three extra publishes a task,
 # about a quarter of a short task's time. Flower turns the workers' events on by itself when
@@ -198,11 +222,10 @@ CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # OPERATIONS (periodic work and /health)
-# The sweep re-dispatches a job untouched this long: longer than the task time limit (so its
-# worker is surely gone) and than a job normally waits in the queue.
-JOB_STALLED_AFTER_SECONDS = env.int(
-    "JOB_STALLED_AFTER_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300
-)
+# A worker renews a lease on each job it has a task of in hand every third of this; the
+# sweep (every 30 s) re-sends a job whose lease lapsed and whose messages are not in Redis,
+# so a dead worker's jobs are running again within about this plus 30 s (ops/liveness.py).
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=45)
 # Periodic runs recorded in the database (admin: task results) are kept this many days.
 RUN_HISTORY_DAYS = env.int("RUN_HISTORY_DAYS", default=7)
 # /health pings the workers with this timeout and keeps the answer this long.

@@ -15,7 +15,7 @@ def redis_client() -> Redis:
 
 @cache
 def _client(url: str) -> Redis:
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    return Redis.from_url(url, **settings.REDIS_SOCKET_TIMEOUTS)
 
 
 def tick_key() -> str:

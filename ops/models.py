@@ -1,12 +1,20 @@
 """What every background job has in common: a status a person can watch, and a way to
 be (re-)dispatched to the workers."""
 
+import logging
 import uuid
 from datetime import timedelta
 
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What publishing raises when Redis is down or unreachable (after the publish retry policy).
+BROKER_ERRORS = (BrokerError, RedisError, OSError)
 
 
 class JobStatus(models.TextChoices):
@@ -23,9 +31,9 @@ class JobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.exclude(status__in=FINAL_STATUSES)
 
-    def stalled(self, *, older_than: timedelta):
-        """Jobs nobody has touched for `older_than`: their enqueue or their worker was lost."""
-        return self.unfinished().filter(updated_at__lt=timezone.now() - older_than)
+    def untouched(self, *, for_: timedelta):
+        """Unfinished jobs whose row nobody has changed for `for_`: waiting, or lost."""
+        return self.unfinished().filter(updated_at__lt=timezone.now() - for_)
 
 
 class BackgroundJob(models.Model):
@@ -48,7 +56,7 @@ class BackgroundJob(models.Model):
 
     objects = JobQuerySet.as_manager()
 
-    # The sweep fails a stalled job that has had this many attempts.
+    # The sweep fails a lost job that has had this many attempts.
     max_attempts = 3
 
     class Meta:
@@ -65,29 +73,58 @@ class BackgroundJob(models.Model):
         return f"{self.status}-{self.progress}"
 
     def dispatch(self) -> None:
-        """Send the work to the workers now. Each job kind says how."""
+        """Send the work to the workers now. Each job kind says how, giving each task it sends
+        an id from new_task_id()."""
         raise NotImplementedError
 
+    def new_task_id(self) -> str:
+        """A task id that names this job, so the sweep can tell which jobs the broker holds."""
+        return f"{self.pk}.{uuid.uuid4().hex[:12]}"
+
     def enqueue(self) -> None:
-        """Dispatch once the surrounding transaction commits, so the task finds its row."""
-        transaction.on_commit(self.dispatch)
+        """Dispatch once the surrounding transaction commits, so the task finds its row.
+
+        If Redis cannot take the message, the job stays a queued row (an outbox of one) and
+        the person gets their page at once; the sweep sends it when Redis is back."""
+        transaction.on_commit(self.try_dispatch)
+
+    def try_dispatch(self) -> None:
+        """dispatch(), or a warning in the log if Redis cannot take the message."""
+        try:
+            self.dispatch()
+        except BROKER_ERRORS as exc:
+            logger.warning("%s waits for the broker (%s); the sweep will send it", self, exc)
 
     def _update(self, **fields) -> None:
         fields.setdefault("updated_at", timezone.now())
         type(self).objects.filter(pk=self.pk).update(**fields)
         self.refresh_from_db()
 
-    def mark_running(self) -> None:
-        """A worker starts the job. Taking it out of `queued` is one more attempt; a task that
-        goes on with a job already running (a retry, a continuation, a redelivery) is the same
-        attempt, and the sweep puts a stalled job back in `queued` before sending it again."""
+    def mark_running(self, *, redelivered: bool = False) -> bool:
+        """A worker starts the job; False if it must not (it ended, or it was given up).
+
+        Taking it out of `queued` is one more attempt; a task that goes on with a job already
+        running (a retry, a continuation, another image of it) is the same attempt, unless
+        its message was `redelivered`: its worker died holding it, as a job that kills its
+        worker makes it do. After max_attempts runs lost that way, the job fails instead of
+        killing the next worker too."""
         # Conditional single statements: of two deliveries racing to start the job only one
         # counts, and a job that ended meanwhile stays ended.
         job = type(self).objects.filter(pk=self.pk)
         running = {"status": JobStatus.RUNNING, "updated_at": timezone.now()}
         if not job.filter(status=JobStatus.QUEUED).update(attempts=F("attempts") + 1, **running):
-            job.unfinished().update(**running)
+            again = {"attempts": F("attempts") + 1} if redelivered else {}
+            job.unfinished().update(**running, **again)
         self.refresh_from_db()
+        if self.status == JobStatus.RUNNING and self.attempts > self.max_attempts:
+            self.mark_failed(self.lost_runs_reason(self.attempts - 1))
+        return self.status == JobStatus.RUNNING
+
+    def lost_runs_reason(self, runs: int) -> str:
+        return (
+            f"Gave up after {runs} attempts: each time, the worker making it stopped before "
+            "it was done. It may need more memory than this server allows."
+        )
 
     def mark_done(self) -> None:
         self._update(status=JobStatus.DONE, progress=100, error="", finished_at=timezone.now())
@@ -95,30 +132,25 @@ class BackgroundJob(models.Model):
     def mark_failed(self, reason: str) -> None:
         self._update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
 
-    def redispatch_stalled(self) -> str | None:
-        """Send a stalled job to the workers again, or fail it once it has had max_attempts.
+    def redispatch_lost(self) -> str | None:
+        """Send a lost job (ops.liveness) to the workers again, or fail it once max_attempts
+        runs of it were lost, as when it kills its worker every time.
 
         Returns the new status (`queued`: sent again, `failed`: given up), or None when another
-        sweep or the worker changed the row first. An attempt that never started (the job is still
-        `queued`) is counted here; one that started was counted by mark_running. The job goes
-        back to `queued`, so a re-dispatch that is lost too is counted on the next sweep.
-        The UPDATE only matches the row as this sweep read it, so when two sweeps run at once
-        (or the worker moved on meanwhile) only one of them acts.
+        sweep or a worker changed the row first: the UPDATE only matches the row as this sweep
+        read it. Only runs count as attempts (mark_running counts them); a message lost before
+        any worker took it (Redis was down) is simply sent again.
         """
-        attempts = self.attempts + (self.status == JobStatus.QUEUED)
         now = timezone.now()
         claim = type(self).objects.filter(
             pk=self.pk, status=self.status, updated_at=self.updated_at
         )
-        if attempts >= self.max_attempts:
-            reason = (
-                f"Gave up after {attempts} attempts: the job stopped making progress each time "
-                "(its worker stopped or its message was lost). Please try again."
-            )
+        if self.attempts >= self.max_attempts:
+            reason = self.lost_runs_reason(self.attempts)
             fields = {"status": JobStatus.FAILED, "error": reason, "finished_at": now}
         else:
-            fields = {"status": JobStatus.QUEUED, "progress": 0}
-        if not claim.update(attempts=attempts, updated_at=now, **fields):
+            fields = {"status": JobStatus.QUEUED}
+        if not claim.update(updated_at=now, **fields):
             return None
         self.refresh_from_db()
         if self.status == JobStatus.QUEUED:

@@ -1,4 +1,4 @@
-"""The periodic work itself: sweeping stalled jobs, the daily summary, trimming run history."""
+"""The periodic work itself: sweeping lost jobs, the daily summary, trimming run history."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from . import liveness
 from .models import BackgroundJob, DailySummary, JobStatus
 
 
@@ -15,12 +16,19 @@ def job_models() -> list[type[BackgroundJob]]:
     return [model for model in apps.get_models() if issubclass(model, BackgroundJob)]
 
 
-def jobs_sweep_stalled(*, older_than: timedelta) -> dict[str, int]:
-    """Re-dispatch jobs untouched for `older_than`, failing those out of attempts."""
+def jobs_sweep_lost(*, lease: timedelta) -> dict[str, int]:
+    """Re-dispatch the jobs that are lost (ops.liveness), failing those out of attempts.
+
+    Only jobs untouched for `lease` are looked at, and read before the broker is: a job that
+    moves on meanwhile changes its row, and the claim in redispatch_lost then misses it."""
     outcome = {"redispatched": 0, "failed": 0}
     for model in job_models():
-        for job in model.objects.stalled(older_than=older_than):
-            status = job.redispatch_stalled()
+        jobs = list(model.objects.untouched(for_=lease))
+        alive = liveness.alive([str(job.pk) for job in jobs])
+        for job in jobs:
+            if str(job.pk) in alive:
+                continue
+            status = job.redispatch_lost()
             if status == JobStatus.QUEUED:
                 outcome["redispatched"] += 1
             elif status == JobStatus.FAILED:

@@ -20,10 +20,9 @@ def heartbeat() -> float:
 
 @shared_task(name="ops.sweep_stalled_jobs")
 def sweep_stalled_jobs() -> dict[str, int]:
-    """Re-dispatch jobs stuck in queued or running; fail those out of attempts."""
-    return services.jobs_sweep_stalled(
-        older_than=timedelta(seconds=settings.JOB_STALLED_AFTER_SECONDS)
-    )
+    """Re-dispatch lost jobs (their message or their worker was lost); fail those out of
+    attempts. Waiting and working jobs are left alone (ops.liveness)."""
+    return services.jobs_sweep_lost(lease=timedelta(seconds=settings.JOB_LEASE_SECONDS))
 
 
 @shared_task(name="ops.daily_summary")

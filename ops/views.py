@@ -3,11 +3,11 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from redis import RedisError
 
 from image_parroter.celery import app as celery_app
 
 from . import heartbeat
+from .models import BROKER_ERRORS
 
 WORKERS_CACHE_KEY = "ops:health:workers"
 
@@ -32,7 +32,7 @@ def database_answers() -> bool:
 def redis_answers() -> bool:
     try:
         return heartbeat.redis_client().ping()
-    except (RedisError, OSError):
+    except BROKER_ERRORS:
         return False
 
 
@@ -46,18 +46,27 @@ def workers_seen() -> list[str]:
     return workers
 
 
+def redis_facts() -> tuple[list[str], float | None]:
+    """The workers seen and the seconds since beat's tick; nothing if Redis went away
+    between the ping and these questions."""
+    try:
+        return workers_seen(), heartbeat.seconds_since_tick()
+    except BROKER_ERRORS:
+        return [], None
+
+
 @never_cache
 def health(request):
     """Whether the site can serve: 200 when the database and Redis answer, else 503."""
     database_ok = database_answers()
     redis_ok = redis_answers()
-    since_tick = heartbeat.seconds_since_tick() if redis_ok else None
+    workers, since_tick = redis_facts() if redis_ok else ([], None)
     body = {
         "status": "ok" if database_ok and redis_ok else "unavailable",
         "failed": [name for name, ok in [("database", database_ok), ("redis", redis_ok)] if not ok],
         "database": database_ok,
         "redis": redis_ok,
-        "workers": workers_seen() if redis_ok else [],
+        "workers": workers,
         "beat_seconds_since_tick": None if since_tick is None else round(since_tick, 1),
     }
     return JsonResponse(body, status=200 if not body["failed"] else 503)

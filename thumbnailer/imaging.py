@@ -50,6 +50,9 @@ class ImageError(ValueError):
     """The file is not an image this module will process; the message says why, for people."""
 
 
+TOO_BIG_FOR_MEMORY = "The image needs more memory than this server allows."
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     format: str
@@ -110,6 +113,8 @@ def inspect(source: BinaryIO, *, max_pixels: int) -> ImageInfo:
             image.verify()
     except DECODE_ERRORS as exc:
         raise ImageError("The image is damaged or incomplete.") from exc
+    except MemoryError as exc:
+        raise ImageError(TOO_BIG_FOR_MEMORY) from exc
     return info
 
 
@@ -177,6 +182,8 @@ def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) 
             thumbnails.append(Thumbnail(box, output_format, upright.width, upright.height, data))
     except DECODE_ERRORS as exc:
         raise ImageError("The image is damaged or incomplete.") from exc
+    except MemoryError as exc:  # a process memory limit (ulimit, a container's) was reached
+        raise ImageError(TOO_BIG_FOR_MEMORY) from exc
     return thumbnails
 
 

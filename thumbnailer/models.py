@@ -35,22 +35,26 @@ class ThumbnailJob(BackgroundJob):
         return f"thumbnails-{str(self.pk)[:8]}.zip"
 
     def dispatch(self) -> None:
-        """Send the job to the workers: one task for a single image (no chord bookkeeping, no
-        extra broker round trip), else a chord of one task per image, spread over the workers,
-        whose callback builds the archive. If the work fails for good, fail_job fails the job.
+        """Send the job to the workers: one fire-and-forget message, `run_job`, which makes a
+        single image itself and spreads several over the workers (fan_out). The web never
+        sends a task that stores a result, so it never subscribes to results in Redis.
 
-        Safe to call again (a sweep re-dispatching a stalled job): finished images are skipped
+        Safe to call again (a sweep re-dispatching a lost job): finished images are skipped
         and no second archive is ever made."""
-        from .tasks import build_archive, fail_job, make_image_thumbnails, run_job
+        from .tasks import fail_job, run_job
 
         job_id = str(self.pk)
-        image_ids = list(self.images.values_list("pk", flat=True))
-        on_error = fail_job.si(job_id)
-        if len(image_ids) == 1:
-            run_job.si(job_id).on_error(on_error).delay()
-        else:
-            images = [make_image_thumbnails.si(pk) for pk in image_ids]
-            chord(images, build_archive.si(job_id).on_error(on_error)).delay()
+        run_job.si(job_id).set(task_id=self.new_task_id()).on_error(fail_job.si(job_id)).delay()
+
+    def fan_out(self, image_ids: list[int]) -> None:
+        """A chord of one task per image, whose callback builds the archive; if the work
+        fails for good, fail_job fails the job. Sent from a worker, on its event loop."""
+        from .tasks import build_archive, fail_job, make_image_thumbnails
+
+        job_id = str(self.pk)
+        images = [make_image_thumbnails.si(pk).set(task_id=self.new_task_id()) for pk in image_ids]
+        archive = build_archive.si(job_id).set(task_id=self.new_task_id())
+        chord(images, archive.on_error(fail_job.si(job_id))).delay()
 
 
 class JobImage(models.Model):

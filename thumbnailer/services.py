@@ -55,21 +55,21 @@ def job_create(
     return job
 
 
-def job_run(*, job: ThumbnailJob) -> None:
+def job_run(*, job: ThumbnailJob, redelivered: bool = False) -> None:
     """Every image's thumbnails, then the archive, in this one call; idempotent."""
     for image in job.images.all():  # each image's .job is `job`, kept up to date by it
-        image_thumbnails_make(image=image)
+        image_thumbnails_make(image=image, redelivered=redelivered)
     job_archive_build(job=job)
 
 
-def image_thumbnails_make(*, image: JobImage) -> None:
+def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> None:
     """Decode the image once and store one thumbnail per size of its job; idempotent.
 
-    The first image task to reach a queued job marks it running (one more attempt)."""
+    The first image task to reach a queued job marks it running (one more attempt), as
+    does a task whose worker died holding it (`redelivered`, see mark_running)."""
     job = image.job
-    if image.done or job.is_final:
+    if image.done or job.is_final or not job.mark_running(redelivered=redelivered):
         return
-    job.mark_running()
     try:
         with image.original.open("rb") as source:
             thumbnails = imaging.make_thumbnails(

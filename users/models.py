@@ -24,7 +24,7 @@ class UserBatch(BackgroundJob):
     def dispatch(self) -> None:
         from .tasks import generate_batch
 
-        generate_batch.delay(str(self.pk))
+        generate_batch.apply_async((str(self.pk),), task_id=self.new_task_id())
 
 
 class User(AbstractUser):

@@ -55,7 +55,11 @@ def unusable_passwords(count: int) -> list[str]:
 
 
 def user_batch_fill(
-    *, batch: UserBatch, chunk_size: int | None = None, seconds: float | None = None
+    *,
+    batch: UserBatch,
+    chunk_size: int | None = None,
+    seconds: float | None = None,
+    redelivered: bool = False,
 ) -> bool:
     """Make the users `batch` still lacks, chunk by chunk, until it has exactly `total`.
 
@@ -63,13 +67,13 @@ def user_batch_fill(
     that first locks the batch row (SQLite's IMMEDIATE transactions do the same), so the
     count it reads is exact and the users it adds commit together with the new count.
     With `seconds`, stops after the chunk that passes that time and returns False (the batch
-    stays running); returns True once the batch is done.
+    stays running); returns True once the batch is done, or failed (see mark_running for
+    `redelivered`).
     """
     chunk_size = chunk_size or settings.USERS_GENERATE_CHUNK_SIZE
     deadline = None if seconds is None else time.monotonic() + seconds
-    if batch.is_final:
+    if batch.is_final or not batch.mark_running(redelivered=redelivered):
         return True
-    batch.mark_running()
     with transaction.atomic():
         # Recount once, under the lock: users made by an earlier attempt, less any deleted since.
         locked = UserBatch.objects.select_for_update().get(pk=batch.pk)

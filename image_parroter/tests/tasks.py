@@ -1,11 +1,14 @@
 """Tasks that only the tests' workers load (`--include image_parroter.tests.tasks`)."""
 
+import os
+import signal
 import time
 
 from celery import shared_task
 from PIL import Image
 
 from image_parroter.pools import run_off_loop
+from thumbnailer import imaging
 
 
 @shared_task(name="tests.nap")
@@ -26,3 +29,17 @@ def _resize_until(deadline: float) -> int:
 def grind(seconds: float) -> int:
     """Keep a core busy with Pillow for `seconds`, the way thumbnails do."""
     return run_off_loop(_resize_until, time.monotonic() + seconds)
+
+
+# A stand-in for an image whose decoding kills the process (the kernel's OOM killer, a crash
+# in a decoder): a worker that loads this module dies, SIGKILLed, on any image named poison.
+_make_thumbnails = imaging.make_thumbnails
+
+
+def _make_thumbnails_or_die(source, **kwargs):
+    if "poison" in getattr(source, "name", ""):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _make_thumbnails(source, **kwargs)
+
+
+imaging.make_thumbnails = _make_thumbnails_or_die

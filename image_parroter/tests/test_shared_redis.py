@@ -41,7 +41,7 @@ def test_another_copy_with_its_own_database_has_its_own_queues(tmp_path, media_d
     other_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "other.sqlite3")}
     other_prefix = f"image_parroter:{database_tag(other_db)}:"
     assert other_prefix != settings.REDIS_KEY_PREFIX
-    other = Celery(broker=settings.REDIS_URL, backend=settings.REDIS_URL)
+    other = Celery(broker=settings.REDIS_URL, backend=settings.REDIS_URL, set_as_current=False)
     other.conf.broker_transport_options = {"global_keyprefix": other_prefix}
     other.conf.result_backend_transport_options = {"global_keyprefix": other_prefix}
     theirs = f"another-copy-{uuid.uuid4().hex[:8]}@localhost"

@@ -16,7 +16,7 @@ CHANGELIST = "/admin/django_celery_beat/periodictask/"
 RESULTS = "/admin/django_celery_results/taskresult/"
 MIGRATION_SCHEDULES = {
     "Beat heartbeat": ("ops.heartbeat", "every 10 seconds"),
-    "Sweep stalled jobs": ("ops.sweep_stalled_jobs", "every minute"),
+    "Sweep stalled jobs": ("ops.sweep_stalled_jobs", "every 30 seconds"),
     "Purge expired thumbnail jobs": ("thumbnailer.purge_expired_jobs", "5 * * * *"),
     "Daily summary": ("ops.daily_summary", "10 0 * * *"),
     "Purge old run history": ("ops.purge_run_history", "30 4 * * *"),

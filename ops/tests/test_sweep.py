@@ -4,12 +4,15 @@ from datetime import timedelta
 
 import pytest
 from celery import group
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from image_parroter.celery import app as celery_app
+from ops import heartbeat
 from ops.models import BackgroundJob, JobStatus
-from ops.services import job_models, jobs_sweep_stalled
+from ops.services import job_models, jobs_sweep_lost
 from ops.tasks import sweep_stalled_jobs
 from thumbnailer.models import JobImage, ThumbnailJob
 from thumbnailer.tests.images import image_bytes
@@ -17,7 +20,7 @@ from users.models import UserBatch
 
 from .conftest import wait_for
 
-STALLED_AFTER = timedelta(minutes=15)
+LEASE = timedelta(seconds=45)
 
 
 def thumbnail_job(**fields) -> ThumbnailJob:
@@ -44,11 +47,18 @@ KINDS = pytest.mark.parametrize(
 )
 
 
-def stalled(job: BackgroundJob) -> BackgroundJob:
-    """The job as if nobody had touched it for two hours."""
+def untouched(job: BackgroundJob) -> BackgroundJob:
+    """The job as if nobody had touched its row for two hours."""
     type(job).objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
     job.refresh_from_db()
     return job
+
+
+def lose_the_messages() -> None:
+    """What a Redis that lost its data (or was never reached) holds of the queue: nothing."""
+    heartbeat.redis_client().delete(
+        f"{settings.REDIS_KEY_PREFIX}{celery_app.conf.task_default_queue}"
+    )
 
 
 def finished(job: BackgroundJob) -> BackgroundJob | None:
@@ -62,22 +72,32 @@ def test_the_sweep_knows_every_kind_of_job():
 
 @pytest.mark.django_db
 @KINDS
-@pytest.mark.parametrize(
-    "status, attempts",
-    [(JobStatus.RUNNING, 3), (JobStatus.QUEUED, 2)],
-    ids=["third run stalled", "third dispatch lost"],
-)
-def test_a_job_stalled_a_third_time_fails_with_a_reason_a_person_understands(
-    make_job, has_its_result, status, attempts
+def test_a_job_lost_on_its_third_run_fails_with_a_reason_a_person_understands(
+    make_job, has_its_result
 ):
-    job = stalled(make_job(status=status, attempts=attempts))
+    job = untouched(make_job(status=JobStatus.RUNNING, attempts=3))
 
-    assert jobs_sweep_stalled(older_than=STALLED_AFTER) == {"redispatched": 0, "failed": 1}
+    assert jobs_sweep_lost(lease=LEASE) == {"redispatched": 0, "failed": 1}
 
     job.refresh_from_db()
     assert (job.status, job.attempts) == (JobStatus.FAILED, 3)
-    assert job.error.startswith("Gave up after 3 attempts: the job stopped making progress")
+    assert job.error.startswith("Gave up after 3 attempts: each time, the worker making it")
+    assert "more memory" in job.error
     assert job.finished_at is not None
+
+
+@pytest.mark.django_db
+@KINDS
+def test_a_message_lost_before_any_worker_took_it_costs_no_attempt(make_job, has_its_result):
+    """As when Redis was down as the job was made: however often, it is only sent again."""
+    job = untouched(make_job(attempts=2))
+    for _ in range(3):
+        sent_at = job.updated_at
+        assert jobs_sweep_lost(lease=LEASE)["redispatched"] == 1
+        lose_the_messages()
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (JobStatus.QUEUED, 2) and job.updated_at > sent_at
+        job = untouched(job)
 
 
 @pytest.mark.django_db
@@ -85,24 +105,24 @@ def test_a_job_stalled_a_third_time_fails_with_a_reason_a_person_understands(
 def test_the_sweep_leaves_fresh_and_finished_jobs_alone(make_job, has_its_result):
     make_job()
     make_job(status=JobStatus.RUNNING, attempts=1)
-    stalled(make_job(status=JobStatus.DONE, attempts=1))
-    stalled(make_job(status=JobStatus.FAILED, attempts=1))
+    untouched(make_job(status=JobStatus.DONE, attempts=1))
+    untouched(make_job(status=JobStatus.FAILED, attempts=1))
 
-    assert jobs_sweep_stalled(older_than=STALLED_AFTER) == {"redispatched": 0, "failed": 0}
+    assert jobs_sweep_lost(lease=LEASE) == {"redispatched": 0, "failed": 0}
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 @KINDS
 @pytest.mark.parametrize(
-    "status, attempts, lost",
-    [(JobStatus.QUEUED, 0, "its enqueue"), (JobStatus.RUNNING, 1, "its worker")],
+    "status, attempts",
+    [(JobStatus.QUEUED, 0), (JobStatus.RUNNING, 1)],
     ids=["enqueue lost", "worker died"],
 )
-def test_the_sweep_redispatches_a_stalled_job_and_it_completes(
-    celery_worker, make_job, has_its_result, status, attempts, lost
+def test_the_sweep_redispatches_a_lost_job_and_it_completes(
+    celery_worker, make_job, has_its_result, status, attempts
 ):
-    job = stalled(make_job(status=status, attempts=attempts))
+    job = untouched(make_job(status=status, attempts=attempts))
 
     sweep = sweep_stalled_jobs.apply_async(headers={"periodic_task_name": "Sweep stalled jobs"})
     assert sweep.get(timeout=20) == {"redispatched": 1, "failed": 0}
@@ -110,8 +130,8 @@ def test_the_sweep_redispatches_a_stalled_job_and_it_completes(
     job = wait_for(lambda: finished(job), timeout=30)
     assert job.status == JobStatus.DONE, job.error
     assert has_its_result(job)
-    # The attempt that was lost (counted by the worker or by the sweep), and the one that ran.
-    assert job.attempts == 2
+    # A run that was lost counts (mark_running counted it), a lost message does not.
+    assert job.attempts == attempts + 1
     # The sweep's run is in the history; the job's own tasks are not periodic runs.
     assert set(TaskResult.objects.values_list("task_name", flat=True)) == {"ops.sweep_stalled_jobs"}
 
@@ -119,28 +139,28 @@ def test_the_sweep_redispatches_a_stalled_job_and_it_completes(
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 @KINDS
-def test_of_two_sweeps_that_saw_the_same_stalled_job_only_one_redispatches_it(
+def test_of_two_sweeps_that_saw_the_same_lost_job_only_one_redispatches_it(
     celery_worker, make_job, has_its_result
 ):
     """As when a second beat sends the same sweep: only one copy claims the job."""
-    job = stalled(make_job())
+    job = untouched(make_job())
     seen_by_one, seen_by_other = type(job).objects.get(pk=job.pk), job
 
-    assert seen_by_one.redispatch_stalled() == JobStatus.QUEUED
-    assert seen_by_other.redispatch_stalled() is None
+    assert seen_by_one.redispatch_lost() == JobStatus.QUEUED
+    assert seen_by_other.redispatch_lost() is None
 
     job = wait_for(lambda: finished(job), timeout=30)
-    assert (job.status, job.attempts) == (JobStatus.DONE, 2)
+    assert (job.status, job.attempts) == (JobStatus.DONE, 1)
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_two_sweep_tasks_at_once_redispatch_each_job_once(celery_worker):
-    jobs = [stalled(make_job()) for make_job, _ in JOB_KINDS.values() for _ in range(2)]
+    jobs = [untouched(make_job()) for make_job, _ in JOB_KINDS.values() for _ in range(2)]
 
     outcomes = group(sweep_stalled_jobs.s(), sweep_stalled_jobs.s()).delay().get(timeout=20)
 
     assert sum(outcome["redispatched"] for outcome in outcomes) == len(jobs)
     for job in jobs:
         job = wait_for(lambda job=job: finished(job), timeout=30)
-        assert (job.status, job.attempts) == (JobStatus.DONE, 2)
+        assert (job.status, job.attempts) == (JobStatus.DONE, 1)

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import zipfile
 from io import BytesIO
 
@@ -216,3 +218,25 @@ def test_write_archive_stores_each_member_as_given():
         assert archive.testzip() is None
         assert {name: archive.read(name) for name in archive.namelist()} == members
         assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
+
+
+def test_an_image_beyond_the_process_memory_limit_fails_with_a_readable_reason(tmp_path):
+    """In a process of its own under an address-space limit (ulimit -v, a container's), a
+    7000x7000 PNG within the pixel limit cannot be decoded: a reason, not a MemoryError."""
+    source = tmp_path / "big.png"
+    source.write_bytes(huge_png(7000, 7000))
+    script = f"""
+import resource
+from thumbnailer import imaging
+with open("/proc/self/status") as status:
+    used = next(int(line.split()[1]) for line in status if line.startswith("VmSize")) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (used + 100 * 2**20, resource.RLIM_INFINITY))
+try:
+    imaging.make_thumbnails(open({str(source)!r}, "rb"), sizes=[64], max_pixels=50_000_000)
+except imaging.ImageError as exc:
+    print("ImageError:", exc)
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.stdout.strip() == f"ImageError: {imaging.TOO_BIG_FOR_MEMORY}", run.stderr[-2000:]

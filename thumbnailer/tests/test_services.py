@@ -46,7 +46,7 @@ def test_job_create_dispatches_only_after_commit(make_job, django_capture_on_com
     with django_capture_on_commit_callbacks() as callbacks:
         job = make_job()
     assert [callback.__self__ for callback in callbacks] == [job]
-    assert callbacks[0].__name__ == "dispatch"
+    assert callbacks[0].__name__ == "try_dispatch"
 
 
 def test_job_create_removes_its_files_when_it_fails(make_job, media_root, monkeypatch):

@@ -21,7 +21,7 @@ def test_create_records_a_queued_batch_and_enqueues_after_commit(
     with django_capture_on_commit_callbacks() as callbacks:
         batch = services.user_batch_create(total=120)
     assert (batch.status, batch.total, batch.created, batch.progress) == ("queued", 120, 0, 0)
-    assert callbacks == [batch.dispatch]
+    assert callbacks == [batch.try_dispatch]
 
 
 def test_fill_makes_exactly_n_users_like_the_tutorial_with_unusable_passwords():

@@ -1,0 +1,118 @@
+"""How the sweep tells a lost job from one that is waiting or working.
+
+A job is alive while any of these holds, and lost when none does:
+
+- a lease: every worker process renews, every JOB_LEASE_SECONDS / 3, a key in Redis for each
+  job it has a task of in hand (running, or waiting for a CPU thread). A worker that dies
+  stops renewing, and its leases expire after JOB_LEASE_SECONDS;
+- one of the job's messages waits in a queue (a backlog is not a loss);
+- one of its messages was taken by a worker less than JOB_LEASE_SECONDS ago (reserved, about
+  to start).
+
+Task ids start with their job's id (BackgroundJob.new_task_id), which is how a lease, a
+message and a job are matched.
+"""
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+
+from celery import signals
+from django.conf import settings
+from redis import RedisError
+
+from .heartbeat import redis_client
+
+logger = logging.getLogger(__name__)
+
+# Kombu's names for the messages a worker holds unacknowledged, and when it took each.
+UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
+# Kombu keeps a queue's prioritised messages in lists of their own beside the queue.
+PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+def job_id_of(task_id: str | None) -> str:
+    """The job a task works for, or "" for a task of no job (the heartbeat, the sweep)."""
+    job_id, dot, _ = (task_id or "").partition(".")
+    return job_id if dot else ""
+
+
+def redelivered(task) -> bool:
+    """Whether the running task's message was given back by a worker that died holding it
+    (a prefork child killed, or a whole worker after the visibility timeout). Read it on the
+    event loop: Celery keeps a task's request per thread."""
+    return bool((task.request.delivery_info or {}).get("redelivered"))
+
+
+def _lease_key(job_id: str) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}lease:{job_id}"
+
+
+# The jobs this process has tasks of in hand, and how many of each.
+_in_hand: Counter = Counter()
+_renewer_started = threading.Event()
+
+
+def _renew(job_ids) -> None:
+    try:
+        with redis_client().pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.set(_lease_key(job_id), 1, ex=settings.JOB_LEASE_SECONDS)
+            pipe.execute()
+    except (RedisError, OSError) as exc:  # Redis is away: the leases lapse, as they should
+        logger.warning("could not renew job leases: %s", exc)
+
+
+def _renew_forever() -> None:
+    while True:
+        time.sleep(settings.JOB_LEASE_SECONDS / 3)
+        _renew(list(_in_hand))
+
+
+@signals.task_prerun.connect
+def _take_lease(task_id=None, **_) -> None:
+    # A thread under prefork and the threads pool, a greenlet under gevent (patched).
+    if not _renewer_started.is_set():
+        _renewer_started.set()
+        threading.Thread(target=_renew_forever, name="job-leases", daemon=True).start()
+    if job_id := job_id_of(task_id):
+        _in_hand[job_id] += 1
+        _renew([job_id])
+
+
+@signals.task_postrun.connect
+def _put_down(task_id=None, **_) -> None:
+    # The lease itself is left to expire: another process may hold a task of the same job.
+    if (job_id := job_id_of(task_id)) in _in_hand:
+        _in_hand[job_id] -= 1
+        if not _in_hand[job_id]:
+            del _in_hand[job_id]
+
+
+def _job_ids_in(raw_messages, unwrap=lambda message: message) -> set[str]:
+    job_ids = set()
+    for raw in raw_messages:
+        if raw is not None:
+            job_ids.add(job_id_of(unwrap(json.loads(raw)).get("headers", {}).get("id")))
+    return job_ids
+
+
+def alive(job_ids: list[str]) -> set[str]:
+    """Those of `job_ids` with a live lease or a message in the broker (see above)."""
+    if not job_ids:
+        return set()
+    client, prefix = redis_client(), settings.REDIS_KEY_PREFIX
+    leases = client.mget([_lease_key(job_id) for job_id in job_ids])
+    found = {job_id for job_id, lease in zip(job_ids, leases, strict=True) if lease}
+    for queue in settings.CELERY_TASK_QUEUES:
+        for suffix in PRIORITY_SUFFIXES:
+            found |= _job_ids_in(client.lrange(f"{prefix}{queue.name}{suffix}", 0, -1))
+    since = time.time() - settings.JOB_LEASE_SECONDS
+    tags = client.zrangebyscore(f"{prefix}{UNACKED_INDEX}", since, "+inf")
+    if tags:
+        # Each entry is [message, exchange, routing key].
+        taken = client.hmget(f"{prefix}{UNACKED}", tags)
+        found |= _job_ids_in(taken, unwrap=lambda entry: entry[0])
+    return found & set(job_ids)
