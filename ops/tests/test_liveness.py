@@ -1,0 +1,55 @@
+"""How the sweep tells lost from waiting (ops.liveness), on a Redis of the test's own: a
+backlog is never re-sent, and a worker's lease keeps a long task's job alive."""
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from conftest import running_worker_on
+from ops import liveness
+from ops.services import jobs_sweep_lost
+
+from .conftest import wait_for
+from .test_sweep import untouched, user_batch
+
+LEASE = timedelta(seconds=45)
+
+
+@pytest.mark.django_db
+def test_under_a_backlog_the_sweep_sends_again_only_the_job_that_was_lost(own_redis, settings):
+    settings.REDIS_URL = own_redis.url  # the sweep's view of the broker; no worker consumes
+    app = own_redis.celery_app()
+    waiting = [untouched(user_batch()) for _ in range(300)]
+    for batch in waiting:
+        app.send_task("users.generate_batch", args=[str(batch.pk)], task_id=batch.new_task_id())
+    lost = untouched(user_batch())
+
+    assert jobs_sweep_lost(lease=LEASE) == {"redispatched": 1, "failed": 0}
+
+    assert liveness.alive([str(batch.pk) for batch in waiting]) == {str(b.pk) for b in waiting}
+    for batch in waiting:
+        batch.refresh_from_db()
+        assert (batch.status, batch.attempts) == ("queued", 0)
+    lost.refresh_from_db()
+    assert lost.updated_at > waiting[0].updated_at  # claimed and sent again
+
+
+@pytest.mark.worker
+@pytest.mark.django_db
+def test_a_worker_keeps_the_lease_on_a_job_while_it_holds_a_task_of_it(
+    own_redis, settings, tmp_path
+):
+    settings.REDIS_URL, settings.JOB_LEASE_SECONDS = own_redis.url, 2
+    app, job = own_redis.celery_app(), untouched(user_batch())
+    extra_args = ["--include", "image_parroter.tests.tasks"]
+    with running_worker_on(own_redis, "gevent", tmp_path, extra_args, JOB_LEASE_SECONDS="2"):
+        # A task of the job that runs for 6 s: three times the lease, and its message was
+        # taken long before the end, so only the renewed lease says it is alive.
+        nap = app.send_task("tests.nap", args=(6,), task_id=job.new_task_id())
+        time.sleep(4.5)
+        assert liveness.alive([str(job.pk)]) == {str(job.pk)}
+        assert jobs_sweep_lost(lease=timedelta(seconds=2)) == {"redispatched": 0, "failed": 0}
+        nap.get(timeout=10)
+        # Its worker is done with it: the lease lapses.
+        assert wait_for(lambda: not liveness.alive([str(job.pk)]), timeout=5)
