@@ -1,6 +1,7 @@
 """Use cases of the thumbnailer: create a job, make an image's thumbnails, build the archive,
 fail, re-run and purge jobs. Views, tasks and the admin call these."""
 
+import logging
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -21,9 +22,17 @@ from ops.models import JobStatus
 from . import imaging
 from .models import JobImage, ThumbnailJob, job_folder
 
+logger = logging.getLogger(__name__)
+
 # Share of the bar for the thumbnails; the archive takes the rest.
 THUMBNAILS_PROGRESS = 90
 INTERNAL_ERROR = "Something went wrong on our side while making the thumbnails. Please try again."
+
+
+def storage_refused(exc: OSError) -> str:
+    """The reason for a job whose results the storage refused (full, read-only, no
+    permission). A dropped connection or a timeout is not refused: the task retries those."""
+    return f"The results could not be stored ({exc.strerror or exc}). Please try again later."
 
 
 def job_create(
@@ -80,10 +89,16 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> None
         return
     made = {}
     folder = f"{job_folder(job.pk)}/thumbnails"
-    for thumbnail in thumbnails:
-        name = f"{folder}/{thumbnail.size}/{image.stem}.{thumbnail.extension}"
-        default_storage.delete(name)  # left by an attempt that died before recording it
-        made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
+    try:
+        for thumbnail in thumbnails:
+            name = f"{folder}/{thumbnail.size}/{image.stem}.{thumbnail.extension}"
+            default_storage.delete(name)  # left by an attempt that died before recording it
+            made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
+    except (ConnectionError, TimeoutError):
+        raise  # transient: the task retries
+    except OSError as exc:
+        job_fail(job=job, reason=storage_refused(exc))
+        return
     with transaction.atomic():
         # Of two copies of this task at once (a re-dispatch racing the first), only one
         # records its thumbnails.
@@ -124,10 +139,16 @@ def job_archive_build(*, job: ThumbnailJob) -> None:
     images = list(job.images.all())
     if job.is_final or not images or not all(image.done for image in images):
         return
-    with tempfile.TemporaryFile() as scratch:
-        imaging.write_archive(scratch, _archive_members(images))
-        scratch.seek(0)
-        name = default_storage.save(f"{job_folder(job.pk)}/{job.download_name}", File(scratch))
+    try:
+        with tempfile.TemporaryFile() as scratch:
+            imaging.write_archive(scratch, _archive_members(images))
+            scratch.seek(0)
+            name = default_storage.save(f"{job_folder(job.pk)}/{job.download_name}", File(scratch))
+    except (ConnectionError, TimeoutError):
+        raise  # transient: the task retries
+    except OSError as exc:
+        job_fail(job=job, reason=storage_refused(exc))
+        return
     with transaction.atomic():
         recorded = ThumbnailJob.objects.filter(pk=job.pk, archive="").update(archive=name)
         job.mark_done()
@@ -138,14 +159,23 @@ def job_archive_build(*, job: ThumbnailJob) -> None:
 def job_fail(*, job: ThumbnailJob, reason: str) -> None:
     """Fail with a reason a person can read, and remove any partial output."""
     job.mark_failed(reason)
-    delete_outputs(job=job)
+    try:
+        delete_outputs(job=job)
+    except OSError as exc:  # the storage that failed the job may refuse this too
+        logger.warning(
+            "%s: its partial output stays, the storage refused to delete it: %s", job, exc
+        )
 
 
 def delete_outputs(*, job: ThumbnailJob) -> None:
-    """Remove thumbnails and archive; the originals stay (until the purge) for a re-run."""
-    delete_folder(f"{job_folder(job.pk)}/thumbnails")
-    if job.archive:
-        default_storage.delete(job.archive.name)
+    """Remove thumbnails and archive; the originals stay (until the purge) for a re-run.
+    If the storage refuses (as when it failed the job), the files stay, forgotten."""
+    try:
+        delete_folder(f"{job_folder(job.pk)}/thumbnails")
+        if job.archive:
+            default_storage.delete(job.archive.name)
+    except OSError as exc:
+        logger.warning("%s: the storage refused to delete its output: %s", job, exc)
     job.images.update(thumbnails={}, done=False)
     ThumbnailJob.objects.filter(pk=job.pk).update(archive="")
 

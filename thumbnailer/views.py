@@ -13,6 +13,10 @@ from .forms import UploadForm
 from .models import ThumbnailJob
 
 RECENT_JOBS = 10
+STORAGE_UNAVAILABLE = (
+    "Your images could not be stored just now: the server's storage is unavailable. "
+    "Nothing was kept; please try again in a few minutes."
+)
 
 
 def own_job(request, pk) -> ThumbnailJob:
@@ -25,17 +29,23 @@ def own_job(request, pk) -> ThumbnailJob:
 
 def upload(request):
     """The upload form, and this session's recent jobs."""
+    status = 200
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             if not request.session.session_key:
                 request.session.create()
-            job = services.job_create(
-                session_key=request.session.session_key,
-                uploads=form.cleaned_data["images"],
-                sizes=form.cleaned_data["sizes"],
-            )
-            return redirect(job)
+            try:
+                job = services.job_create(
+                    session_key=request.session.session_key,
+                    uploads=form.cleaned_data["images"],
+                    sizes=form.cleaned_data["sizes"],
+                )
+            except OSError:  # the storage refused the files (full, read-only, unreachable)
+                form.add_error(None, STORAGE_UNAVAILABLE)
+                status = 503
+            else:
+                return redirect(job)
     else:
         form = UploadForm()
     jobs = ThumbnailJob.objects.filter(session_key=request.session.session_key or "")
@@ -45,7 +55,7 @@ def upload(request):
         "max_files": settings.MAX_FILES_PER_JOB,
         "max_bytes": settings.MAX_UPLOAD_BYTES,
     }
-    return render(request, "thumbnailer/upload.html", context)
+    return render(request, "thumbnailer/upload.html", context, status=status)
 
 
 def previews(job: ThumbnailJob) -> list[dict]:

@@ -213,3 +213,17 @@ def test_two_copies_of_an_image_task_racing_leave_one_set_of_thumbnails(
     assert sorted(JobImage.objects.get().thumbnails.values()) == [
         name for name in files if "/thumbnails/" in name
     ]
+
+
+def test_storage_that_refuses_the_thumbnails_fails_the_job_with_a_reason(make_job, media_root):
+    """A file where the thumbnails' folder goes refuses writes even to root, as a full or
+    read-only disk does."""
+    job = make_job(("photo.jpg", image_bytes("JPEG")))
+    (media_root / "thumbnailer" / str(job.pk) / "thumbnails").write_text("")
+
+    job = run_job(job)
+
+    assert job.status == "failed"
+    assert job.error.startswith("The results could not be stored (Not a directory)")
+    assert job.error.endswith("Please try again later.")
+    assert not job.archive

@@ -5,9 +5,11 @@ from io import BytesIO
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from thumbnailer.models import ThumbnailJob
 from thumbnailer.uploads import SizeLimitedUploadHandler
+from thumbnailer.views import STORAGE_UNAVAILABLE
 
 from .factories import run_job, stored_files, upload
 from .images import huge_png, image_bytes
@@ -265,3 +267,15 @@ def test_the_upload_handler_stops_keeping_a_file_past_the_byte_limit(settings):
     file = handler.file_complete(5000)
     assert file.size == 5000
     assert len(file.read()) == 800  # the whole chunks under the limit, nothing after
+
+
+def test_storage_that_refuses_the_upload_answers_503_and_keeps_nothing(client, settings, tmp_path):
+    not_a_folder = tmp_path / "not-a-folder"
+    not_a_folder.write_text("")
+    settings.MEDIA_ROOT = str(not_a_folder / "media")
+
+    response = post(client, [upload("photo.jpg")])
+
+    assert response.status_code == 503
+    assert escape(STORAGE_UNAVAILABLE) in response.content.decode()
+    assert ThumbnailJob.objects.count() == 0
