@@ -41,6 +41,13 @@ def media_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def no_upload_limit(settings):
+    """Tests upload far faster than people do, all from 127.0.0.1; the rate limit's own tests
+    set UPLOAD_RATE back."""
+    settings.UPLOAD_RATE = "100000/m"
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, media_dir):
     """Every test writes media to a temporary folder that workers share; emptied after it."""
     settings.MEDIA_ROOT = str(media_dir)
@@ -201,7 +208,8 @@ def stack_factory(django_db_setup, media_dir, tmp_path):
 
     @contextmanager
     def start(redis: RedisServer, **extra_env):
-        env = {"REDIS_URL": redis.url, "MEDIA_ROOT": str(media_dir), **extra_env}
+        env = {"REDIS_URL": redis.url, "MEDIA_ROOT": str(media_dir), "UPLOAD_RATE": "100000/m"}
+        env.update(extra_env)
         port = devstack.free_port()
         url = f"http://127.0.0.1:{port}"
         web_args = ["--bind", f"127.0.0.1:{port}"]

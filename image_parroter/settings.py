@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "widget_tweaks",
+    "django_ratelimit",
     "django_celery_beat",
     "django_celery_results",
     "users",
@@ -167,6 +168,10 @@ FILE_UPLOAD_HANDLERS = [
     "thumbnailer.uploads.SizeLimitedUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_JOB + 5
+# Uploads one client address may send (django-ratelimit's "count/period"); over it, 429 with
+# Retry-After. Behind a proxy, set RATELIMIT_IP_META_KEY to the header with the client's address.
+UPLOAD_RATE = env("UPLOAD_RATE", default="60/m")
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
 # CELERY
 CELERY_BROKER_URL = REDIS_URL

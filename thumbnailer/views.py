@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from ops import ratelimits
 from ops.models import JobStatus
 from ops.views import unchanged_since_seen
 
@@ -31,6 +32,11 @@ def upload(request):
     """The upload form, and this session's recent jobs."""
     status = 200
     if request.method == "POST":
+        if wait := ratelimits.upload_wait(request):
+            message = f"Too many uploads from your address: please wait {wait} s and send again."
+            response = HttpResponse(message, status=429, content_type="text/plain")
+            response["Retry-After"] = str(wait)
+            return response
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             if not request.session.session_key:

@@ -1,10 +1,18 @@
 """The Procfile (`make run`) and docker-compose.yml start the same processes."""
 
+import os
 import re
 import shlex
+import subprocess
+import sys
+import time
 
+import pytest
+import requests
 import yaml
 from django.conf import settings
+
+from conftest import devstack, http_answers
 
 PROCESSES = ("web", "worker", "beat", "flower")
 
@@ -46,3 +54,37 @@ def test_worker_runs_under_gevent_and_there_is_one_beat():
     processes = procfile()
     assert processes["worker"].startswith("celery -A image_parroter worker -P gevent")
     assert [name for name, command in processes.items() if " beat" in command] == ["beat"]
+
+
+def flower(password: str | None, port: int) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if key != "FLOWER_BASIC_AUTH"}
+    if password is not None:
+        env["FLOWER_BASIC_AUTH"] = f"staff:{password}"
+    command = [sys.executable, "-m", "celery", "-A", "image_parroter", "flower", f"--port={port}"]
+    return subprocess.Popen(
+        command, env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+@pytest.mark.parametrize("password", [None, "", "short", "change-me", "admin"])
+def test_flower_refuses_to_start_without_a_real_password(password):
+    proc = flower(password, devstack.free_port())
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert b"Flower needs FLOWER_BASIC_AUTH=user:password" in output
+
+
+def test_flower_with_a_real_password_asks_for_it(tmp_path):
+    port = devstack.free_port()
+    proc = flower("a long and unguessable one", port)
+    try:
+        deadline = time.monotonic() + 60
+        while not http_answers(f"http://127.0.0.1:{port}/healthcheck"):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            time.sleep(0.3)
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 401
+        authorised = ("staff", "a long and unguessable one")
+        assert requests.get(f"http://127.0.0.1:{port}/", auth=authorised, timeout=5).ok
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
