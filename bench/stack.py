@@ -32,6 +32,7 @@ class Stack:
     redis_prefix: str
     env: dict
     log: Path
+    pid: int  # honcho's: the web, worker and beat are its children
 
     def worker_log(self) -> str:
         return self.log.read_text(errors="replace")
@@ -85,7 +86,9 @@ def make_run_stack(extra_env: dict | None = None):
         # What the settings derive from the database, for clients of its Redis.
         tag = database_tag(environ.Env.db_url_config(env["DATABASE_URL"]))
         prefix = f"image_parroter:{tag}:"
-        stack = Stack(url=url, redis_url=env["REDIS_URL"], redis_prefix=prefix, env=env, log=log)
+        stack = Stack(
+            url=url, redis_url=env["REDIS_URL"], redis_prefix=prefix, env=env, log=log, pid=proc.pid
+        )
         try:
             _wait_for(lambda: _answers(f"{url}/health"), "the web", proc, log)
             _wait_for(lambda: "ready." in stack.worker_log(), "the worker", proc, log)

@@ -171,6 +171,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_JOB + 5
 # Uploads one client address may send (django-ratelimit's "count/period"); over it, 429 with
 # Retry-After. Behind a proxy, set RATELIMIT_IP_META_KEY to the header with the client's address.
 UPLOAD_RATE = env("UPLOAD_RATE", default="60/m")
+# django-ratelimit lists the cache backends it has tested; Django's own RedisCache is not on
+# the list, but it counts with Redis's atomic INCR, which is all the library asks for.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
 # CELERY
