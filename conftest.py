@@ -189,7 +189,8 @@ def http_answers(url: str) -> bool:
 
 @contextmanager
 def running_worker_on(redis: RedisServer, pool: str, log_dir: Path, extra_args=(), **env):
-    """A worker (`-P pool`, no -c) on `redis` and the test database; yields its name."""
+    """A worker (`-P pool`, no -c) on `redis` and the test database; yields its name and
+    its process."""
     hostname, app = f"{pool}-{uuid.uuid4().hex[:8]}@localhost", redis.celery_app()
     args = ["worker", "-P", pool, "--hostname", hostname, "--loglevel", "INFO", *extra_args]
 
@@ -197,8 +198,8 @@ def running_worker_on(redis: RedisServer, pool: str, log_dir: Path, extra_args=(
         return bool(app.control.ping(destination=[hostname], timeout=0.5))
 
     env = {"REDIS_URL": redis.url, **env}
-    with running_process(hostname, args, log_dir / f"{hostname}.log", answers, env):
-        yield hostname
+    with running_process(hostname, args, log_dir / f"{hostname}.log", answers, env) as proc:
+        yield hostname, proc
 
 
 @pytest.fixture
@@ -216,7 +217,7 @@ def stack_factory(django_db_setup, media_dir, tmp_path):
         log = tmp_path / "web.log"
         with (
             running_process("web", web_args, log, lambda: http_answers(url), env, program=GUNICORN),
-            running_worker_on(redis, "gevent", tmp_path, **env) as worker,
+            running_worker_on(redis, "gevent", tmp_path, **env) as (worker, _),
         ):
             yield url, worker
 

@@ -72,7 +72,7 @@ def test_the_jobs_of_a_killed_gevent_worker_are_done_soon_after_a_replacement_st
     env = {"MEDIA_ROOT": str(media_dir), "USERS_GENERATE_CHUNK_SIZE": "50"}
     batch = UserBatch.objects.create(total=20_000)
     jobs = [job_of(f"photo-{number}.jpg") for number in range(3)]
-    with running_worker_on(own_redis, "gevent", tmp_path, **env) as doomed:
+    with running_worker_on(own_redis, "gevent", tmp_path, **env) as (doomed, _):
         pid = app.control.inspect(destination=[doomed], timeout=5).stats()[doomed]["pid"]
         send(app, batch)
         assert wait_for(lambda: UserBatch.objects.filter(pk=batch.pk, created__gte=500), 60)
@@ -92,3 +92,38 @@ def test_the_jobs_of_a_killed_gevent_worker_are_done_soon_after_a_replacement_st
     print(f"figure: every job of the killed worker done {took:.1f} s after the replacement started")
     assert all(row.status == JobStatus.DONE for row in rows), [row.error for row in rows]
     assert batch.users.count() == 20_000
+
+
+def test_a_job_that_kills_its_gevent_worker_every_time_fails_after_three_attempts(
+    own_redis, tmp_path, media_dir
+):
+    """Each death takes the whole worker; a supervisor (here, the test) starts another. A
+    2 s lease instead of 45 s, so that three rounds take seconds, not minutes."""
+    app, poison = own_redis.celery_app(), job_of("poison.jpg")
+    env = {"MEDIA_ROOT": str(media_dir), "JOB_LEASE_SECONDS": "2"}
+    started = time.monotonic()
+    for attempt in range(1, 4):
+        with running_worker_on(own_redis, "gevent", tmp_path, TESTS_TASKS, **env) as (_, proc):
+            if attempt == 1:
+                send(app, poison)
+            else:  # as beat does every 30 s: the job is lost, so it is sent again
+                sweep = app.send_task("ops.sweep_stalled_jobs").get(timeout=30)
+                assert sweep == {"redispatched": 1, "failed": 0}
+            proc.wait(timeout=30)  # it took the job, and the job killed it
+        poison.refresh_from_db()
+        assert (poison.status, poison.attempts) == (JobStatus.RUNNING, attempt)
+        time.sleep(2.5)  # its lease lapses
+
+    with running_worker_on(own_redis, "gevent", tmp_path, TESTS_TASKS, **env):
+        assert app.send_task("ops.sweep_stalled_jobs").get(timeout=30) == {
+            "redispatched": 0,
+            "failed": 1,
+        }
+        poison.refresh_from_db()
+        assert poison.status == JobStatus.FAILED
+        assert poison.error.startswith("Gave up after 3 attempts: each time, the worker making")
+        print(f"figure: failed after killing 3 gevent workers, {time.monotonic() - started:.1f} s")
+        healthy = job_of("photo.jpg")
+        send(app, healthy)
+        healthy = wait_for(lambda: finished(healthy), timeout=30)
+        assert healthy and healthy.status == JobStatus.DONE
