@@ -218,6 +218,9 @@ CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUTS["socket_timeout"]
 # afterwards (kombu keys unacknowledged messages by delivery tag, not by connection), so
 # cancelling them would only make them run twice.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A prefork child whose memory grew past this (KiB; a PNG at the pixel limit decodes to about
+# 190 MiB, and the heap keeps some of it) is replaced once its task ends. Green pools ignore it.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=800_000)
 # On SIGTERM (a deploy, `docker compose stop`) running tasks get 10 s to finish; then the
 # worker stops and their messages go back to the queue for the next worker.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10

@@ -29,6 +29,15 @@ def test_celery_delivery_survives_a_lost_worker():
     assert visibility > celery_app.conf.task_time_limit > celery_app.conf.task_soft_time_limit
 
 
+def test_celery_settings_for_faults_are_chosen_not_defaulted():
+    conf = celery_app.conf
+    assert conf.task_publish_retry_policy["max_retries"] == 1
+    assert conf.broker_transport_options["socket_connect_timeout"] <= 0.5
+    assert conf.worker_cancel_long_running_tasks_on_connection_loss is False
+    assert conf.worker_soft_shutdown_timeout > 0
+    assert conf.worker_max_memory_per_child > 0
+
+
 def test_celery_uses_redis_and_the_database_scheduler():
     assert celery_app.conf.broker_url == settings.REDIS_URL
     assert celery_app.conf.result_backend == settings.REDIS_URL
