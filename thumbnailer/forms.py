@@ -56,7 +56,9 @@ def checked_upload(upload: UploadedFile) -> imaging.ImageInfo:
 class UploadForm(forms.Form):
     images = MultipleFileField(
         label="Images",
-        help_text="JPEG, PNG, WebP, GIF or BMP. Choose several at once, or drop them here.",
+        help_text=(
+            "JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF. Choose several at once, or drop them here."
+        ),
         error_messages={"required": "Choose at least one image."},
     )
     sizes = forms.TypedMultipleChoiceField(
@@ -76,8 +78,10 @@ class UploadForm(forms.Form):
         sizes = sorted(settings.THUMBNAIL_SIZES)
         self.fields["sizes"].choices = [(size, f"{size} px") for size in sizes]
         self.fields["sizes"].initial = sizes
+        # The extensions too: some systems know no image/heic type.
+        kinds = ("jpeg", "png", "webp", "gif", "bmp", "heic", "heif", "avif")
         self.fields["images"].widget.attrs["accept"] = ",".join(
-            f"image/{extension}" for extension in ("jpeg", "png", "webp", "gif", "bmp")
+            [f"image/{kind}" for kind in kinds] + [".heic", ".heif", ".avif"]
         )
 
     def clean_sizes(self) -> list[int]:

@@ -16,13 +16,27 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import BinaryIO
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
+from pillow_heif import register_heif_opener
 
-# Only these decoders ever see an upload.
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
-# Thumbnails keep these formats; every other source becomes PNG.
+register_heif_opener()  # HEIC/HEIF, as phones write them; Pillow reads AVIF by itself
+
+# Only these decoders ever see an upload. Pillow's JPEG decoder opens a multi-picture JPEG
+# (as stereo and many phone cameras write them) as "MPO": it is the JPEG it starts with.
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "HEIF", "AVIF")
+# Thumbnails keep these formats. Phones' formats become JPEG (PNG where there is alpha),
+# which every browser shows; GIF and BMP become PNG.
 KEPT_FORMATS = ("JPEG", "PNG", "WEBP")
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+PHOTO_FORMATS = ("HEIF", "AVIF")
+EXTENSIONS = {
+    "JPEG": "jpg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "GIF": "gif",
+    "BMP": "bmp",
+    "HEIF": "heic",
+    "AVIF": "avif",
+}
 # Pillow's advice: with 2.0 the result is very close to a fair LANCZOS resize.
 REDUCING_GAP = 2.0
 # libjpeg's scaled decoding already filters well: 1.45 lets a 1920x1080 photo decode at half
@@ -30,20 +44,25 @@ REDUCING_GAP = 2.0
 # quality floor (bench/thumbnails.py measures them; at 1.5 the big one took a quarter, 30% slower).
 DRAFT_GAP = 1.45
 SAVE_OPTIONS = {
-    "JPEG": {"quality": 85},
+    "JPEG": {"quality": 85, "comment": b""},
     "WEBP": {"quality": 85},
     "PNG": {},
 }
-# What a damaged or hostile file makes Pillow raise while opening or decoding it.
+# What a damaged or hostile file makes Pillow (or a plugin) raise while opening or decoding
+# it; the fuzz tests in tests/test_imaging_fuzz.py find these.
 DECODE_ERRORS = (
     OSError,
     SyntaxError,
     ValueError,
     EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
     struct.error,
     Image.DecompressionBombError,
     Image.DecompressionBombWarning,
 )
+SRGB = ImageCms.createProfile("sRGB")
 
 
 class ImageError(ValueError):
@@ -58,6 +77,8 @@ class ImageInfo:
     format: str
     width: int
     height: int
+    # More than one frame: an animation, whose thumbnails show its first frame.
+    frames: int = 1
 
     @property
     def extension(self) -> str:
@@ -85,32 +106,42 @@ def _open(source: BinaryIO, *, max_pixels: int) -> Image.Image:
     too_big = f"The image has too many pixels: at most {max_pixels:,} are accepted."
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow's own guard (set to the same limit) would speak first, without the size;
+            # its error, at twice the limit, still stops the worst before any decoding.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(source, formats=ALLOWED_FORMATS)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise ImageError(too_big) from exc
     except DECODE_ERRORS as exc:
-        raise ImageError("The file is not a JPEG, PNG, WebP, GIF or BMP image.") from exc
+        raise ImageError(
+            "The file is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image."
+        ) from exc
     if image.width * image.height > max_pixels:
         raise ImageError(f"{too_big[:-1]} (this one is {image.width}x{image.height}).")
     return image
 
 
-def inspect(source: BinaryIO, *, max_pixels: int) -> ImageInfo:
-    """Check that `source` is a whole, allowed image within `max_pixels`, cheaply.
+def _format(image: Image.Image) -> str:
+    return "JPEG" if image.format == "MPO" else image.format
 
-    The pixel count comes from the header, before any decoding. JPEGs are then decoded at
-    their smallest draft scale (all of the compressed data, a fraction of the pixels), so a
-    truncated one is caught; other formats are verified by Pillow's checksum walk.
+
+def inspect(source: BinaryIO, *, max_pixels: int) -> ImageInfo:
+    """Check that `source` is a whole, allowed image within `max_pixels`.
+
+    The pixel count comes from the header, before any decoding. Then the picture the
+    thumbnails are made from (an animation's first frame) is decoded, so that a damaged file
+    is refused now rather than failing its job later: a JPEG at its smallest draft scale (all
+    of the compressed data, an eighth of the pixels each way), any other format whole.
     """
     image = _open(source, max_pixels=max_pixels)
-    info = ImageInfo(image.format, image.width, image.height)
     try:
-        if image.format == "JPEG":
+        # Counting a GIF's frames walks the whole file. An MPO's other pictures are no frames.
+        frames = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
+        info = ImageInfo(_format(image), image.width, image.height, frames)
+        image.seek(0)
+        if info.format == "JPEG":
             image.draft(None, (1, 1))
-            image.load()
-        else:
-            image.verify()
+        image.load()
     except DECODE_ERRORS as exc:
         raise ImageError("The image is damaged or incomplete.") from exc
     except MemoryError as exc:
@@ -119,15 +150,40 @@ def inspect(source: BinaryIO, *, max_pixels: int) -> ImageInfo:
 
 
 def _prepare(image: Image.Image) -> Image.Image:
-    """The image, loaded. Palette, bitmap and high-bit images resample badly, so they are
-    widened to RGB (RGBA where they have transparency)."""
-    if image.mode in ("RGB", "RGBA", "L", "LA", "CMYK", "YCbCr"):
+    """The image, loaded, in a mode that resamples well: palette and bitmap images widened
+    to RGB (RGBA where they have transparency), 16-bit ones scaled to 8 bits (not clipped),
+    CMYK turned into sRGB through its colour profile."""
+    if image.mode == "CMYK":
+        return _cmyk_to_srgb(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return image.convert("I").point(lambda value: value / 256).convert("L")
+    if image.mode in ("RGB", "RGBA", "L", "LA", "YCbCr"):
         if "transparency" in image.info and image.mode in ("RGB", "L"):
             return image.convert("RGBA")
         image.load()
         return image
     has_alpha = "transparency" in image.info or image.mode in ("PA", "RGBa", "La")
     return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _cmyk_to_srgb(image: Image.Image) -> Image.Image:
+    """Through the embedded profile where there is one that works, else Pillow's formula."""
+    if profile := image.info.get("icc_profile"):
+        try:
+            source = ImageCms.ImageCmsProfile(BytesIO(profile))
+            return ImageCms.profileToProfile(image, source, SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+    return image.convert("RGB")
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turned by its EXIF orientation, where that can be read: broken metadata must not cost
+    the picture, so an EXIF block that will not parse is ignored (any error its parser raises)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # untrusted, optional metadata
+        return image
 
 
 def _finish(image: Image.Image, output_format: str) -> Image.Image:
@@ -142,7 +198,8 @@ def _finish(image: Image.Image, output_format: str) -> Image.Image:
 
 
 def _encode(image: Image.Image, output_format: str, icc_profile: bytes | None) -> bytes:
-    # Of the source's metadata only the colour profile is passed on: no EXIF, GPS, comments.
+    # Of the source's metadata only the colour profile is passed on: no EXIF, GPS or XMP
+    # (Pillow writes those only when asked), and no JPEG comment (which it copies unless told).
     buffer = BytesIO()
     options = SAVE_OPTIONS[output_format] | ({"icc_profile": icc_profile} if icc_profile else {})
     image.save(buffer, format=output_format, **options)
@@ -152,14 +209,16 @@ def _encode(image: Image.Image, output_format: str, icc_profile: bytes | None) -
 def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) -> list[Thumbnail]:
     """One thumbnail per size (a square box in pixels), largest first.
 
-    Aspect ratio kept, never upscaled, turned upright by the EXIF orientation, no metadata,
-    the source's format where it is JPEG, PNG or WebP and PNG otherwise.
+    Aspect ratio kept, never upscaled, turned upright by the EXIF orientation (where it can
+    be read), no metadata but the colour profile, an animation's first frame; the source's
+    format where it is JPEG, PNG or WebP, JPEG (PNG with alpha) for HEIC and AVIF, PNG
+    otherwise.
     """
     boxes = sorted(set(sizes), reverse=True)
     image = _open(source, max_pixels=max_pixels)
-    output_format = image.format if image.format in KEPT_FORMATS else "PNG"
+    output_format = _output_format(image)
     targets = [_fit(image.width, image.height, box) for box in boxes]
-    # A CMYK profile would not describe the RGB thumbnails made from it.
+    # A CMYK source's thumbnails are sRGB (see _prepare), which needs no profile.
     icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
     thumbnails = []
     try:
@@ -177,7 +236,7 @@ def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) 
                 )
             crop = None
             # Rotating a thumbnail is far cheaper than rotating the source.
-            upright = _finish(ImageOps.exif_transpose(current), output_format)
+            upright = _finish(_upright(current), output_format)
             data = _encode(upright, output_format, icc_profile)
             thumbnails.append(Thumbnail(box, output_format, upright.width, upright.height, data))
     except DECODE_ERRORS as exc:
@@ -185,6 +244,15 @@ def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) 
     except MemoryError as exc:  # a process memory limit (ulimit, a container's) was reached
         raise ImageError(TOO_BIG_FOR_MEMORY) from exc
     return thumbnails
+
+
+def _output_format(image: Image.Image) -> str:
+    source = _format(image)
+    if source in KEPT_FORMATS:
+        return source
+    if source in PHOTO_FORMATS:
+        return "PNG" if "A" in image.mode or "transparency" in image.info else "JPEG"
+    return "PNG"
 
 
 def _fit(width: int, height: int, box: int) -> tuple[int, int]:

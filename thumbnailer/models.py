@@ -63,6 +63,8 @@ class JobImage(models.Model):
     upload_name = models.CharField("name as uploaded", max_length=255)
     name = models.CharField("sanitised name", max_length=100)
     original = models.FileField(upload_to=original_path, max_length=300)
+    # More than 1: an animation, whose thumbnails show its first frame (the job page says so).
+    frames = models.PositiveIntegerField(default=1)
     # {"128": "thumbnailer/<job>/thumbnails/128/photo.jpg", ...} once made.
     thumbnails = models.JSONField(default=dict, blank=True)
     done = models.BooleanField(default=False)

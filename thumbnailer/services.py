@@ -50,7 +50,9 @@ def job_create(
     try:
         for position, (upload, info) in enumerate(uploads):
             name = f"{imaging.safe_stem(upload.name, taken)}.{info.extension}"
-            image = JobImage(job=job, position=position, upload_name=upload.name, name=name)
+            image = JobImage(
+                job=job, position=position, upload_name=upload.name, name=name, frames=info.frames
+            )
             image.original.save(name, upload, save=False)
             images.append(image)
         with transaction.atomic():

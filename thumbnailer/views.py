@@ -84,7 +84,12 @@ def previews(job: ThumbnailJob) -> list[dict]:
 def detail(request, pk):
     """The job's page: progress while it runs, then previews and the download."""
     job = own_job(request, pk)
-    context = {"job": job, "previews": previews(job), "follow_without_js": not job.is_final}
+    context = {
+        "job": job,
+        "previews": previews(job),
+        "animations": job.images.filter(frames__gt=1),
+        "follow_without_js": not job.is_final,
+    }
     return render(request, "thumbnailer/job_detail.html", context)
 
 

@@ -106,9 +106,9 @@ def test_a_job_that_kills_its_gevent_worker_every_time_fails_after_three_attempt
         with running_worker_on(own_redis, "gevent", tmp_path, TESTS_TASKS, **env) as (_, proc):
             if attempt == 1:
                 send(app, poison)
-            else:  # as beat does every 30 s: the job is lost, so it is sent again
-                sweep = app.send_task("ops.sweep_stalled_jobs").get(timeout=30)
-                assert sweep == {"redispatched": 1, "failed": 0}
+            else:  # as beat does every 30 s: the job is lost, so it is sent again (the
+                # worker may die before the sweep's own result is stored)
+                app.send_task("ops.sweep_stalled_jobs")
             proc.wait(timeout=30)  # it took the job, and the job killed it
         poison.refresh_from_db()
         assert (poison.status, poison.attempts) == (JobStatus.RUNNING, attempt)

@@ -1,15 +1,18 @@
+import os
+import struct
 import subprocess
 import sys
 import zipfile
 from io import BytesIO
+from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageCms, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 
 from thumbnailer import imaging
 from thumbnailer.imaging import ImageError
 
-from .images import exif_with, huge_png, image_bytes
+from .images import exif_with, huge_png, image_bytes, png_with_corrupt_pixels
 
 MAX_PIXELS = 50_000_000
 
@@ -40,7 +43,7 @@ def test_inspect_reads_format_and_size():
     ids=["text", "html-with-png-header", "tiff"],
 )
 def test_inspect_refuses_what_is_not_an_allowed_image(data):
-    with pytest.raises(ImageError, match="not a JPEG, PNG, WebP, GIF or BMP"):
+    with pytest.raises(ImageError, match="not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF"):
         imaging.inspect(BytesIO(data), max_pixels=MAX_PIXELS)
 
 
@@ -240,3 +243,146 @@ except imaging.ImageError as exc:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert run.stdout.strip() == f"ImageError: {imaging.TOO_BIG_FOR_MEMORY}", run.stderr[-2000:]
+
+
+# Images as people have them (camera files, broken metadata, colour, phones' formats)
+
+
+def mpo_bytes() -> bytes:
+    """A multi-picture JPEG, as stereo and many phone cameras write them."""
+    left, right = Image.new("RGB", (400, 300), "teal"), Image.new("RGB", (400, 300), "navy")
+    buffer = BytesIO()
+    left.save(buffer, "MPO", save_all=True, append_images=[right])
+    return buffer.getvalue()
+
+
+def test_a_multi_picture_jpeg_is_the_jpeg_it_starts_with():
+    data = mpo_bytes()
+    assert Image.open(BytesIO(data)).format == "MPO"
+    info = imaging.inspect(BytesIO(data), max_pixels=MAX_PIXELS)
+    assert (info.format, info.extension, info.frames) == ("JPEG", "jpg", 1)
+    assert {thumbnail.format for thumbnail in thumbnails_of(data)} == {"JPEG"}
+
+
+def truncated(data: bytes) -> bytes:
+    return data[: len(data) * 3 // 5]
+
+
+@pytest.mark.parametrize("image_format", ["GIF", "BMP", "WEBP"])
+def test_inspect_refuses_a_damaged_gif_bmp_or_webp(image_format):
+    data = image_bytes(image_format, (400, 300))
+    # (a WebP cut short no longer opens at all: refused too, as not an image)
+    with pytest.raises(ImageError, match=r"damaged or incomplete|not a JPEG"):
+        imaging.inspect(BytesIO(truncated(data)), max_pixels=MAX_PIXELS)
+
+
+def test_inspect_refuses_a_png_whose_pixels_are_damaged():
+    with pytest.raises(ImageError, match="damaged or incomplete"):
+        imaging.inspect(BytesIO(png_with_corrupt_pixels()), max_pixels=MAX_PIXELS)
+
+
+# A camera's EXIF block with three bytes changed: its Orientation still reads, but Pillow's
+# exif_transpose fails on what surrounds it ("required argument is not an integer").
+BROKEN_EXIF = bytes.fromhex(
+    "4578696600004d4d002a00000008000201500002000000070000002601120003000000010006004bd400"
+    "0000506172726f740000"
+)
+
+
+def test_a_photo_whose_exif_is_broken_still_gets_its_thumbnails():
+    data = image_bytes("JPEG", (600, 400), exif=BROKEN_EXIF)
+    with pytest.raises(struct.error):  # what failed the whole job
+        ImageOps.exif_transpose(Image.open(BytesIO(data)))
+    thumbnails = thumbnails_of(data)
+    assert [(t.width, t.height) for t in thumbnails] == [(512, 341), (256, 171), (128, 85)]
+
+
+def test_no_comment_or_xmp_survives_only_the_colour_profile():
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">secret place</x:xmpmeta>'
+    data = image_bytes("JPEG", (600, 400), comment=b"secret note", xmp=xmp, icc_profile=profile)
+    source = Image.open(BytesIO(data))
+    assert source.info.get("comment") == b"secret note" and source.info.get("xmp")
+    for thumbnail in thumbnails_of(data):
+        assert b"secret" not in thumbnail.data
+        assert opened(thumbnail).info.get("icc_profile") == profile
+
+
+def test_the_pixel_limit_message_names_the_size(settings):
+    # Pillow's own guard is set to the same limit (apps.py); ours speaks, with the size.
+    assert Image.MAX_IMAGE_PIXELS == settings.MAX_IMAGE_PIXELS
+    data = huge_png(8000, 7000)
+    with pytest.raises(ImageError, match=r"\(this one is 8000x7000\)"):
+        imaging.inspect(BytesIO(data), max_pixels=settings.MAX_IMAGE_PIXELS)
+
+
+CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+
+
+def test_a_cmyk_photo_is_turned_into_srgb_through_its_profile():
+    if not CMYK_PROFILE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs {CMYK_PROFILE} (apt-get install libgs-common)")
+        pytest.skip(f"no CMYK profile at {CMYK_PROFILE}: apt-get install libgs-common")
+    profile = CMYK_PROFILE.read_bytes()
+    srgb = ImageCms.createProfile("sRGB")
+    # A saturated orange, as the profile prints it, stored in CMYK with the profile embedded.
+    orange = Image.new("RGB", (300, 200), (240, 120, 20))
+    cmyk = ImageCms.profileToProfile(
+        orange, srgb, ImageCms.ImageCmsProfile(BytesIO(profile)), outputMode="CMYK"
+    )
+    buffer = BytesIO()
+    cmyk.save(buffer, "JPEG", quality=95, icc_profile=profile)
+    stored = Image.open(BytesIO(buffer.getvalue()))
+    expected = ImageCms.profileToProfile(
+        stored, ImageCms.ImageCmsProfile(BytesIO(profile)), srgb, outputMode="RGB"
+    ).getpixel((30, 30))
+    for thumbnail in thumbnails_of(buffer.getvalue(), sizes=(64,)):
+        image = opened(thumbnail)
+        assert image.mode == "RGB" and not image.info.get("icc_profile")
+        assert near(image.getpixel((20, 20)), expected, tolerance=6)
+    # What the plain formula makes of it is another colour.
+    assert not near(stored.convert("RGB").getpixel((30, 30)), expected, tolerance=6)
+
+
+def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped():
+    grey = Image.new("I;16", (300, 200), 32768)  # half of 65535
+    buffer = BytesIO()
+    grey.save(buffer, "PNG")
+    for thumbnail in thumbnails_of(buffer.getvalue(), sizes=(64,)):
+        value = opened(thumbnail).convert("L").getpixel((10, 10))
+        assert 126 <= value <= 130, value
+
+
+@pytest.mark.parametrize(
+    "image_format, mode, output_format",
+    [
+        ("HEIF", "RGB", "JPEG"),
+        ("AVIF", "RGB", "JPEG"),
+        ("HEIF", "RGBA", "PNG"),
+        ("AVIF", "RGBA", "PNG"),
+    ],
+)
+def test_phones_formats_give_thumbnails_every_browser_shows(image_format, mode, output_format):
+    image = Image.new(mode, (600, 400), "orange")
+    if mode == "RGBA":
+        image.paste((0, 0, 0, 0), (0, 0, 300, 400))  # half of it transparent
+    buffer = BytesIO()
+    image.save(buffer, image_format)
+    data = buffer.getvalue()
+    info = imaging.inspect(BytesIO(data), max_pixels=MAX_PIXELS)
+    assert info.format == image_format
+    thumbnails = thumbnails_of(data)
+    assert {thumbnail.format for thumbnail in thumbnails} == {output_format}
+    assert [(t.width, t.height) for t in thumbnails] == [(512, 341), (256, 171), (128, 85)]
+
+
+@pytest.mark.parametrize("image_format", ["GIF", "WEBP", "PNG"])
+def test_an_animation_is_announced_and_its_first_frame_is_used(image_format):
+    first, second = Image.new("RGB", (300, 200), "red"), Image.new("RGB", (300, 200), "blue")
+    buffer = BytesIO()
+    first.save(buffer, image_format, save_all=True, append_images=[second], duration=100)
+    info = imaging.inspect(BytesIO(buffer.getvalue()), max_pixels=MAX_PIXELS)
+    assert info.frames == 2
+    for thumbnail in thumbnails_of(buffer.getvalue(), sizes=(64,)):
+        assert near(opened(thumbnail).convert("RGB").getpixel((10, 10)), (255, 0, 0))

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -108,9 +109,20 @@ def test_dispatching_again_never_makes_a_second_archive(celery_worker, client, m
 
 
 def test_a_file_that_fails_in_the_worker_fails_the_job_with_its_reason(
-    celery_worker, client, media_root
+    celery_worker, client, make_job, media_root
 ):
-    job = upload_job(client, upload("good.jpg"), upload("broken.png", png_with_corrupt_pixels()))
+    """The form refuses damaged files, so here the stored original is damaged afterwards."""
+    client.get("/")
+    client.session.save()
+    with transaction.atomic():  # dispatched when this block commits
+        job = make_job(
+            ("good.jpg", image_bytes()),
+            ("broken.png", image_bytes("PNG")),
+            session_key=client.session.session_key,
+        )
+        stored = job.images.get(name="broken.png").original.name
+        default_storage.delete(stored)
+        default_storage.save(stored, ContentFile(png_with_corrupt_pixels()))
     job = wait_until_final(job)
     assert job.status == "failed"
     assert job.error == "“broken.png” could not be read: The image is damaged or incomplete."

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
+from PIL import Image
 
 from thumbnailer.models import ThumbnailJob
 from thumbnailer.uploads import SizeLimitedUploadHandler
@@ -179,7 +180,7 @@ def truncated_jpeg() -> bytes:
 BAD_UPLOADS = {
     "text-named-jpg": (
         [("notes.jpg", b"Dear diary, this is not a picture.")],
-        "“notes.jpg”: The file is not a JPEG, PNG, WebP, GIF or BMP image.",
+        "“notes.jpg”: The file is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image.",
     ),
     "empty-file": ([("empty.jpg", b"")], "“empty.jpg” is empty."),
     "truncated-jpeg": (
@@ -188,7 +189,7 @@ BAD_UPLOADS = {
     ),
     "html-with-png-header": (
         [("page.png", b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>")],
-        "“page.png”: The file is not a JPEG, PNG, WebP, GIF or BMP image.",
+        "“page.png”: The file is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image.",
     ),
     "over-the-pixel-limit": (
         [("bomb.png", huge_png())],
@@ -196,7 +197,7 @@ BAD_UPLOADS = {
     ),
     "one-bad-among-good": (
         [("good.jpg", image_bytes()), ("notes.jpg", b"plain text")],
-        "“notes.jpg”: The file is not a JPEG, PNG, WebP, GIF or BMP image.",
+        "“notes.jpg”: The file is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image.",
     ),
 }
 
@@ -302,3 +303,17 @@ def test_with_the_counter_unreachable_uploads_are_not_limited(client, settings):
         "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
     }
     assert [post(client, [upload()]).status_code for _ in range(2)] == [302, 302]
+
+
+def test_the_job_page_says_which_files_are_animations_shown_by_their_first_frame(client):
+    frames = [Image.new("RGB", (120, 80), colour) for colour in ("red", "blue", "green")]
+    buffer = BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    files = [upload("dance.gif", buffer.getvalue(), "image/gif"), upload("still.jpg")]
+    response = post(client, files)
+    assert response.status_code == 302
+
+    page = client.get(response["Location"]).content.decode()
+
+    assert "“dance.gif” is an animation (3 frames): its thumbnails show its first frame." in page
+    assert "still.jpg” is an animation" not in page
