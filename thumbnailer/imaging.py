@@ -8,6 +8,7 @@ Speed comes from decoding each image once, at the smallest JPEG draft scale that
 import re
 import shutil
 import struct
+import time
 import unicodedata
 import warnings
 import zipfile
@@ -278,9 +279,13 @@ def safe_stem(upload_name: str, taken: set[str]) -> str:
 def write_archive(destination: BinaryIO, members: Iterable[tuple[str, BinaryIO]]) -> None:
     """Write a zip of (name in the archive, readable file) pairs, streaming each file.
 
-    Images are already compressed, so they are stored as they are: no recompression.
+    Images are already compressed, so they are stored as they are: no recompression. Every
+    entry is dated when the archive is made (local time, as zip has no zone), readable by all.
     """
+    made_at = time.localtime()[:6]
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, source in members:
-            with archive.open(name, "w", force_zip64=True) as target:
+            entry = zipfile.ZipInfo(name, date_time=made_at)
+            entry.external_attr = 0o644 << 16
+            with archive.open(entry, "w", force_zip64=True) as target:
                 shutil.copyfileobj(source, target, 1024 * 1024)

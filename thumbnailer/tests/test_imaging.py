@@ -3,6 +3,7 @@ import struct
 import subprocess
 import sys
 import zipfile
+from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -221,6 +222,16 @@ def test_write_archive_stores_each_member_as_given():
         assert archive.testzip() is None
         assert {name: archive.read(name) for name in archive.namelist()} == members
         assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
+
+
+def test_zip_entries_carry_the_time_they_were_made_not_1980():
+    before = datetime.now().replace(microsecond=0) - timedelta(seconds=2)
+    buffer = BytesIO()
+    imaging.write_archive(buffer, [("originals/a.jpg", BytesIO(b"data"))])
+    with zipfile.ZipFile(buffer) as archive:
+        (entry,) = archive.infolist()
+    assert before <= datetime(*entry.date_time) <= datetime.now() + timedelta(seconds=2)
+    assert entry.external_attr >> 16 == 0o644
 
 
 def test_an_image_beyond_the_process_memory_limit_fails_with_a_readable_reason(tmp_path):
