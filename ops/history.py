@@ -11,6 +11,9 @@ from celery import Task, states
 from celery.signals import task_failure, task_prerun, task_retry, task_success
 from django_celery_results.backends.database import DatabaseBackend
 
+# What a run that is going well, or went well, records.
+SUCCESSFUL = (states.STARTED, states.SUCCESS)
+
 
 @cache
 def database_backend(app) -> DatabaseBackend:
@@ -18,7 +21,11 @@ def database_backend(app) -> DatabaseBackend:
 
 
 def record(task: Task, state: str, result=None, traceback: str | None = None) -> None:
+    """Record a periodic run's state; a task declared with run_history="failures" (the
+    10-second heartbeat, which would drown every other run) only when it did not succeed."""
     request = task.request
+    if getattr(task, "run_history", "all") == "failures" and state in SUCCESSFUL:
+        return
     if getattr(request, "periodic_task_name", None):
         database_backend(task.app).store_result(
             request.id, result, state, traceback=traceback, request=request

@@ -12,7 +12,8 @@ from . import heartbeat as heartbeat_store
 from . import services
 
 
-@shared_task(name="ops.heartbeat", ignore_result=False)
+# Every 10 s: its run history keeps only the runs that failed (ops.history).
+@shared_task(name="ops.heartbeat", ignore_result=False, run_history="failures")
 def heartbeat() -> float:
     """Record that beat (or whoever sent this) reached a worker; returns the tick's time."""
     return heartbeat_store.record_tick()

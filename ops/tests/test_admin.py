@@ -105,13 +105,13 @@ def test_a_task_added_in_the_admin_runs_within_15_s_and_stops_when_disabled(
     with beat_factory():
         task = admin_add_periodic_task(
             staff_client,
-            name="Heartbeat from the admin",
-            regtask="ops.heartbeat",
+            name="Purge from the admin",
+            regtask="ops.purge_run_history",
             interval=every_second.pk,
         )
         assert wait_for(lambda: runs_of(task.name), timeout=15)
         history = staff_client.get(RESULTS, {"periodic_task_name": task.name})
-        assert "ops.heartbeat" in history.text and celery_worker in history.text
+        assert "ops.purge_run_history" in history.text and celery_worker in history.text
 
         staff_client.post(CHANGELIST, {"action": "disable_tasks", "_selected_action": task.pk})
         assert not PeriodicTask.objects.get(pk=task.pk).enabled

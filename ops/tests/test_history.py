@@ -4,7 +4,7 @@ import pytest
 from celery import current_app
 from django_celery_results.models import TaskResult
 
-from ops.tasks import heartbeat
+from ops.tasks import heartbeat, purge_run_history
 
 from .conftest import wait_for
 
@@ -12,17 +12,28 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_periodic_run_is_recorded_in_the_database_with_its_details(celery_worker):
-    sent = heartbeat.apply_async(headers={"periodic_task_name": "Beat heartbeat"})
-    tick = sent.get(timeout=20)
+    sent = purge_run_history.apply_async(headers={"periodic_task_name": "Purge old run history"})
+    deleted = sent.get(timeout=20)
 
     run = wait_for(lambda: TaskResult.objects.filter(task_id=sent.id, status="SUCCESS").first(), 10)
     assert run is not None
-    assert run.task_name == "ops.heartbeat"
-    assert run.periodic_task_name == "Beat heartbeat"
+    assert run.task_name == "ops.purge_run_history"
+    assert run.periodic_task_name == "Purge old run history"
     assert run.worker == celery_worker
     assert json.loads(run.task_args) == "()"
-    assert float(run.result) == pytest.approx(tick)
+    assert json.loads(run.result) == deleted
     assert run.date_started is not None and run.date_done is not None
+
+
+def test_the_heartbeats_runs_are_recorded_only_when_they_fail(celery_worker):
+    """Every 10 s it would drown every other run; its failures are what staff need."""
+    sent = heartbeat.apply_async(headers={"periodic_task_name": "Beat heartbeat"})
+    sent.get(timeout=20)
+    done_after = purge_run_history.apply_async(headers={"periodic_task_name": "Later"})
+    done_after.get(timeout=20)
+
+    assert wait_for(lambda: TaskResult.objects.filter(task_id=done_after.id).exists(), 10)
+    assert not TaskResult.objects.filter(task_id=sent.id).exists()
 
 
 def test_a_failed_periodic_run_keeps_its_traceback(celery_worker):
