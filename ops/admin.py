@@ -1,9 +1,92 @@
+from django import forms
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django_celery_beat.admin import PeriodicTaskAdmin, PeriodicTaskForm
+from django_celery_beat.models import PeriodicTask
+from django_celery_results.models import TaskResult
 
 from .models import DailySummary
+
+# The tasks that make sense on a schedule: they take no arguments, while every other task
+# works on one job and needs its id.
+PERIODIC_TASKS = (
+    "ops.heartbeat",
+    "ops.sweep_stalled_jobs",
+    "ops.daily_summary",
+    "ops.purge_run_history",
+    "thumbnailer.purge_expired_jobs",
+)
 
 
 @admin.register(DailySummary)
 class DailySummaryAdmin(admin.ModelAdmin):
     list_display = ["day", "users", "jobs", "failures", "recorded_at"]
     date_hierarchy = "day"
+
+
+class ScheduleForm(PeriodicTaskForm):
+    """django-celery-beat's form, offering and accepting only the project's periodic tasks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "---------"), *((name, name) for name in PERIODIC_TASKS)]
+        self.fields["regtask"].widget = forms.Select(choices=choices)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("task") not in PERIODIC_TASKS:
+            names = ", ".join(PERIODIC_TASKS)
+            self.add_error(
+                "task",
+                f"Only the project's periodic tasks can be scheduled ({names}): every other "
+                "task works on one job and needs its id.",
+            )
+        return data
+
+
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class ScheduleAdmin(PeriodicTaskAdmin):
+    """The periodic tasks, with each one's last run, its outcome, the next run and a link to
+    its run history (Task results)."""
+
+    form = ScheduleForm
+    list_display = ["name", "enabled", "task", "scheduler", "last_run", "outcome", "next_run"]
+
+    def get_queryset(self, request):
+        latest = TaskResult.objects.filter(periodic_task_name=OuterRef("name")).order_by(
+            "-date_done"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(last_status=Subquery(latest.values("status")[:1]))
+        )
+
+    @admin.display(description="last run", ordering="last_run_at")
+    def last_run(self, task):
+        return task.last_run_at or "never"
+
+    @admin.display(description="outcome of its last recorded run")
+    def outcome(self, task):
+        history = reverse("admin:django_celery_results_taskresult_changelist")
+        query = urlencode({"periodic_task_name": task.name})
+        label = task.last_status or "none recorded"
+        return format_html('<a href="{}?{}">{}</a>', history, query, label)
+
+    @admin.display(description="next run")
+    def next_run(self, task):
+        if not task.enabled:
+            return "disabled"
+        now = timezone.now()
+        try:
+            remaining = task.schedule.remaining_estimate(task.last_run_at or now)
+        except (AttributeError, TypeError, ValueError):
+            return "?"
+        return max(now, now + remaining).replace(microsecond=0)

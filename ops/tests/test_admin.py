@@ -9,6 +9,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
 from ops import heartbeat
+from ops.admin import PERIODIC_TASKS
 
 from .conftest import wait_for
 
@@ -92,8 +93,43 @@ def test_staff_pick_from_the_projects_registered_tasks(staff_client):
     form = staff_client.get(CHANGELIST + "add/").context["adminform"].form
     choices = {name for name, _ in form.fields["regtask"].widget.choices if name}
 
-    assert {"ops.heartbeat", "ops.sweep_stalled_jobs", "ops.daily_summary"} <= choices
-    assert not any(name.startswith("celery.") for name in choices)
+    # Only what makes sense on a schedule: no job task (they need a job's id), no celery.*
+    assert choices == set(PERIODIC_TASKS)
+    assert {name for name, _ in MIGRATION_SCHEDULES.values()} == choices
+
+
+@pytest.mark.django_db
+def test_a_task_that_needs_a_jobs_id_is_refused_with_a_reason(staff_client):
+    data = admin_form_data(
+        staff_client, CHANGELIST + "add/", name="Run a job", task="thumbnailer.run_job"
+    )
+    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
+    data["interval"] = every_minute.pk
+
+    response = staff_client.post(CHANGELIST + "add/", data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["task"]
+    assert errors[0].startswith("Only the project's periodic tasks can be scheduled")
+    assert not PeriodicTask.objects.filter(name="Run a job").exists()
+
+
+def test_the_list_shows_each_tasks_last_run_outcome_next_run_and_history(
+    migrated_schedules, staff_client
+):
+    TaskResult.objects.create(
+        task_id="run-1",
+        task_name="ops.daily_summary",
+        periodic_task_name="Daily summary",
+        status="FAILURE",
+    )
+    page = staff_client.get(CHANGELIST).text
+
+    for column in ("Last run", "Outcome of its last recorded run", "Next run"):
+        assert column in page
+    assert '?periodic_task_name=Daily+summary">FAILURE</a>' in page
+    assert page.count("none recorded") == len(MIGRATION_SCHEDULES) - 1
+    assert "never" in page  # no run yet
 
 
 @pytest.mark.worker
