@@ -1,0 +1,20 @@
+"""Middleware of the whole site."""
+
+from django.conf import settings
+from django.shortcuts import render
+
+
+class SiteNotFoundMiddleware:
+    """A page that is not found is the site's own 404 page, also with DEBUG on: Django's
+    debug 404 lists every URL pattern, which is no page to show a visitor (or a stranger
+    probing for another session's job). JSON and other answers keep their own body."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        is_html = response.get("Content-Type", "").startswith("text/html")
+        if settings.DEBUG and response.status_code == 404 and is_html:
+            return render(request, "404.html", status=404)
+        return response
