@@ -20,6 +20,17 @@ def unchanged_since_seen(request, job) -> HttpResponse | None:
     return None
 
 
+def wants_json(request) -> bool:
+    """A script that asked for JSON (Accept: application/json), not a browser."""
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def form_errors_json(form, status: int = 400) -> JsonResponse:
+    """A form's errors for a script: {"errors": {field: [{"message", "code"}]}}."""
+    return JsonResponse({"errors": form.errors.get_json_data()}, status=status)
+
+
 def database_answers() -> bool:
     try:
         with connection.cursor() as cursor:

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from ops import ratelimits
 from ops.models import JobStatus
-from ops.views import unchanged_since_seen
+from ops.views import form_errors_json, unchanged_since_seen, wants_json
 
 from . import services
 from .forms import UploadForm
@@ -52,6 +52,8 @@ def upload(request):
                 status = 503
             else:
                 return redirect(job)
+        if wants_json(request):
+            return form_errors_json(form, status=503 if status == 503 else 400)
     else:
         form = UploadForm()
     jobs = ThumbnailJob.objects.filter(session_key=request.session.session_key or "")

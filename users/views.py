@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ops.views import unchanged_since_seen
+from ops.views import form_errors_json, unchanged_since_seen, wants_json
 
 from . import services
 from .forms import GenerateUsersForm
@@ -67,6 +67,8 @@ def generate(request):
         batch = services.user_batch_create(total=form.cleaned_data["total"])
         messages.success(request, f"{batch.total} users are on their way.")
         return redirect("users:list")
+    if form.is_bound and wants_json(request):
+        return form_errors_json(form)
     return render(request, "users/generate.html", {"form": form})
 
 

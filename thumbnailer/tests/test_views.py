@@ -1,4 +1,6 @@
+import json
 import re
+import subprocess
 import zipfile
 from io import BytesIO
 
@@ -317,3 +319,44 @@ def test_the_job_page_says_which_files_are_animations_shown_by_their_first_frame
 
     assert "“dance.gif” is an animation (3 frames): its thumbnails show its first frame." in page
     assert "still.jpg” is an animation" not in page
+
+
+def test_a_script_that_asks_for_json_gets_its_errors_as_json_with_400(client, media_root):
+    data = {"images": [upload("notes.jpg", b"just text")]}
+
+    response = client.post("/", data, headers={"Accept": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "images": [
+                {
+                    "message": "“notes.jpg”: The file is not a JPEG, PNG, WebP, GIF, BMP, HEIC "
+                    "or AVIF image.",
+                    "code": "invalid_image",
+                }
+            ]
+        }
+    }
+    assert ThumbnailJob.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readmes_script_upload_works_word_for_word(live_server, tmp_path, settings):
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    script = re.search(r"```sh\n(curl -s -c jar -b jar -o /dev/null .+?)```", readme, re.S)[1]
+    (tmp_path / "photo.jpg").write_bytes(image_bytes("JPEG", (300, 200)))
+
+    run = subprocess.run(
+        ["bash", "-ec", script.replace("http://127.0.0.1:8000", live_server.url)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stderr
+    state = json.loads(run.stdout)
+    assert state["status"] in ("queued", "running", "done")
+    assert ThumbnailJob.objects.get(pk=state["id"]).sizes == [128]

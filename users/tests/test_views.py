@@ -187,3 +187,12 @@ def test_admin_lists_users_with_their_batch_and_batches(admin_client):
     assert batches_page.status_code == 200
     assert str(batch.pk) in batches_page.content.decode()
     assert admin_client.get(f"/admin/users/userbatch/{batch.pk}/change/").status_code == 200
+
+
+def test_a_script_that_asks_for_json_gets_its_errors_as_json_with_400(client):
+    response = client.post(
+        "/users/generate/", {"total": "7"}, headers={"Accept": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["total"]
