@@ -17,12 +17,12 @@ def test_generate_watch_the_batch_reach_100_and_find_the_new_users(page, celery_
     page.get_by_role("button", name="Generate").click()
 
     expect(page).to_have_url(re.compile(r"/users/$"))
-    expect(page.get_by_role("status")).to_have_text("30000 users are on their way.")
+    expect(page.get_by_role("status")).to_have_text("30,000 users are on their way.")
     batch = UserBatch.objects.get()
     bar = page.locator(f"#batch-{batch.pk}")
     expect(bar).to_have_attribute("data-follow", f"/users/batches/{batch.pk}/")  # unfinished
     expect(bar.locator(".job-progress")).to_have_attribute("data-status", "done", timeout=60_000)
-    expect(bar).to_contain_text("30000 of 30000 users")
+    expect(bar).to_contain_text("30,000 of 30,000 users")
     expect(bar.get_by_role("progressbar")).to_have_attribute("value", "100")
 
     # The table reloads itself when the batch is done: the new users are listed and found.

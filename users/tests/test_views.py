@@ -196,3 +196,9 @@ def test_a_script_that_asks_for_json_gets_its_errors_as_json_with_400(client):
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["total"]
+
+
+def test_numbers_are_shown_with_separators(client):
+    UserBatch.objects.create(total=12_000, created=1_500)
+
+    assert "1,500 of 12,000 users" in client.get("/users/").content.decode()
