@@ -232,7 +232,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # it starts; CELERY_TASK_EVENTS=true has them from the start, with the web's "sent" events.
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=False)
 CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The DatabaseScheduler, less the schedule it adds by itself (ops/schedulers.py).
+CELERY_BEAT_SCHEDULER = "ops.schedulers:Scheduler"
 
 # OPERATIONS (periodic work and /health)
 # A worker renews a lease on each job it has a task of in hand every third of this; the

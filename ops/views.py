@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from image_parroter.celery import app as celery_app
@@ -18,6 +20,11 @@ def unchanged_since_seen(request, job) -> HttpResponse | None:
     if request.GET.get("seen") == job.state_token:
         return HttpResponse(status=204)
     return None
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page links; pages link the SVG itself."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def wants_json(request) -> bool:

@@ -41,7 +41,7 @@ def test_celery_settings_for_faults_are_chosen_not_defaulted():
 def test_celery_uses_redis_and_the_database_scheduler():
     assert celery_app.conf.broker_url == settings.REDIS_URL
     assert celery_app.conf.result_backend == settings.REDIS_URL
-    assert celery_app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert celery_app.conf.beat_scheduler == "ops.schedulers:Scheduler"
     assert celery_app.conf.timezone == settings.TIME_ZONE
 
 

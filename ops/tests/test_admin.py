@@ -195,3 +195,11 @@ def test_health_reports_beats_tick(migrated_schedules, client, beat_factory):
         tick = wait_for(lambda: client.get("/health").json()["beat_seconds_since_tick"], 15)
 
     assert tick is not None and tick < 15
+
+
+@pytest.mark.worker
+def test_beat_adds_no_schedule_of_its_own(migrated_schedules, beat_factory):
+    """The DatabaseScheduler would add celery.backend_cleanup (results expire): not here."""
+    with beat_factory() as log:
+        assert wait_for(lambda: "Sending due task" in log.read_text(), timeout=30)
+    assert set(PeriodicTask.objects.values_list("name", flat=True)) == set(MIGRATION_SCHEDULES)
