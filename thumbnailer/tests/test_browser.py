@@ -36,7 +36,7 @@ def test_upload_watch_the_bar_reach_100_see_previews_and_download_the_zip(page, 
         for size in (128, 256):
             preview = page.get_by_role("img", name=f"{name}, {size} px thumbnail")
             expect(preview).to_be_visible()
-            assert preview.evaluate("img => img.complete && img.naturalWidth") > 0
+            assert preview.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download the zip").click()
