@@ -22,9 +22,10 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
-FINAL_STATUSES = (JobStatus.DONE, JobStatus.FAILED)
+FINAL_STATUSES = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class JobQuerySet(models.QuerySet):
@@ -95,10 +96,12 @@ class BackgroundJob(models.Model):
         except BROKER_ERRORS as exc:
             logger.warning("%s waits for the broker (%s); the sweep will send it", self, exc)
 
-    def _update(self, **fields) -> None:
+    def _update(self, **fields) -> bool:
+        """Change an unfinished job (one that was cancelled meanwhile stays cancelled)."""
         fields.setdefault("updated_at", timezone.now())
-        type(self).objects.filter(pk=self.pk).update(**fields)
+        changed = type(self).objects.filter(pk=self.pk).unfinished().update(**fields)
         self.refresh_from_db()
+        return bool(changed)
 
     def mark_running(self, *, redelivered: bool = False) -> bool:
         """A worker starts the job; False if it must not (it ended, or it was given up).
@@ -131,6 +134,11 @@ class BackgroundJob(models.Model):
 
     def mark_failed(self, reason: str) -> None:
         self._update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+
+    def cancel(self) -> bool:
+        """Stop a queued or running job, for its owner; False if it had ended already. Its
+        tasks find it final and stop (or, finishing, keep nothing)."""
+        return self._update(status=JobStatus.CANCELLED, error="", finished_at=timezone.now())
 
     def redispatch_lost(self) -> str | None:
         """Send a lost job (ops.liveness) to the workers again, or fail it once max_attempts

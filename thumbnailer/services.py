@@ -17,7 +17,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from ops.models import JobStatus
+from ops.models import FINAL_STATUSES, JobStatus
 
 from . import imaging
 from .models import JobImage, ThumbnailJob, job_folder
@@ -104,13 +104,15 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> None
     with transaction.atomic():
         # Of two copies of this task at once (a re-dispatch racing the first), only one
         # records its thumbnails.
-        recorded = JobImage.objects.filter(pk=image.pk, done=False).update(
-            thumbnails=made, done=True
+        recorded = (
+            JobImage.objects.filter(pk=image.pk, done=False)
+            .exclude(job__status__in=FINAL_STATUSES)  # cancelled meanwhile: keep nothing
+            .update(thumbnails=made, done=True)
         )
         counts = job.images.aggregate(total=Count("pk"), done=Count("pk", filter=Q(done=True)))
         # Images finish in any order: the bar only moves forward.
         percent = THUMBNAILS_PROGRESS * counts["done"] // counts["total"]
-        ThumbnailJob.objects.filter(pk=job.pk).update(
+        ThumbnailJob.objects.filter(pk=job.pk).unfinished().update(
             progress=Greatest(F("progress"), percent), updated_at=timezone.now()
         )
     if not recorded:  # the other copy's names are kept; any of ours stored beside them go
@@ -152,10 +154,12 @@ def job_archive_build(*, job: ThumbnailJob) -> None:
         job_fail(job=job, reason=storage_refused(exc))
         return
     with transaction.atomic():
-        recorded = ThumbnailJob.objects.filter(pk=job.pk, archive="").update(archive=name)
+        recorded = (
+            ThumbnailJob.objects.filter(pk=job.pk, archive="").unfinished().update(archive=name)
+        )
         job.mark_done()
-    if not recorded:
-        default_storage.delete(name)  # a concurrent callback recorded its archive first
+    if not recorded:  # a concurrent callback recorded its archive first, or it was cancelled
+        default_storage.delete(name)
 
 
 def job_fail(*, job: ThumbnailJob, reason: str) -> None:
@@ -182,8 +186,16 @@ def delete_outputs(*, job: ThumbnailJob) -> None:
     ThumbnailJob.objects.filter(pk=job.pk).update(archive="")
 
 
+def job_cancel(*, job: ThumbnailJob) -> bool:
+    """Cancel a queued or running job and remove what it made; False if it had ended."""
+    if not job.cancel():
+        return False
+    delete_outputs(job=job)
+    return True
+
+
 def job_rerun(*, job: ThumbnailJob) -> None:
-    """Start a failed job again from its originals."""
+    """Start a failed or cancelled job again from its originals."""
     delete_outputs(job=job)
     with transaction.atomic():
         ThumbnailJob.objects.filter(pk=job.pk).update(

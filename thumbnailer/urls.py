@@ -9,5 +9,7 @@ urlpatterns = [
     path("jobs/<uuid:pk>/progress", views.progress, name="progress"),
     path("jobs/<uuid:pk>/status.json", views.status, name="status"),
     path("jobs/<uuid:pk>/download", views.download, name="download"),
+    path("jobs/<uuid:pk>/cancel", views.cancel, name="cancel"),
+    path("jobs/<uuid:pk>/retry", views.retry, name="retry"),
     path("jobs/<uuid:pk>/images/<int:image_id>/<int:size>", views.thumbnail, name="thumbnail"),
 ]

@@ -3,7 +3,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from ops import ratelimits
 from ops.models import JobStatus
@@ -123,6 +123,22 @@ def status(request, pk):
             "finished_at": job.finished_at and job.finished_at.isoformat(),
         }
     )
+
+
+@require_POST
+def cancel(request, pk):
+    """The owner stops their queued or running job; what it made so far is removed."""
+    services.job_cancel(job=own_job(request, pk))
+    return redirect("thumbnailer:detail", pk=pk)
+
+
+@require_POST
+def retry(request, pk):
+    """The owner starts their failed or cancelled job again from its originals."""
+    job = own_job(request, pk)
+    if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        services.job_rerun(job=job)
+    return redirect(job)
 
 
 @require_GET

@@ -227,3 +227,16 @@ def test_storage_that_refuses_the_thumbnails_fails_the_job_with_a_reason(make_jo
     assert job.error.startswith("The results could not be stored (Not a directory)")
     assert job.error.endswith("Please try again later.")
     assert not job.archive
+
+
+def test_a_task_that_reaches_a_job_cancelled_meanwhile_makes_nothing(make_job, media_root):
+    job = make_job(("a.jpg", image_bytes("JPEG")), ("b.jpg", image_bytes("JPEG")))
+    image = job.images.select_related("job").first()  # as the task read it: still queued
+    assert ThumbnailJob.objects.get(pk=job.pk).cancel()
+
+    services.image_thumbnails_make(image=image)
+    services.job_archive_build(job=ThumbnailJob.objects.get(pk=job.pk))
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("cancelled", 0)
+    assert [name for name in stored_files(media_root) if "/originals/" not in name] == []

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from PIL import Image
 
+from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 from thumbnailer.uploads import SizeLimitedUploadHandler
 from thumbnailer.views import STORAGE_UNAVAILABLE
@@ -95,9 +96,6 @@ def test_a_done_job_shows_previews_and_the_download_and_stops_following(client, 
 
 
 def test_a_failed_job_says_why(client, owner_job):
-    run_job(owner_job)
-    from thumbnailer import services
-
     services.job_fail(job=owner_job, reason="“photo.jpg” could not be read: it is damaged.")
     html = client.get(owner_job.get_absolute_url()).content.decode()
     assert "could not be read: it is damaged." in html
@@ -360,3 +358,39 @@ def test_the_readmes_script_upload_works_word_for_word(live_server, tmp_path, se
     state = json.loads(run.stdout)
     assert state["status"] in ("queued", "running", "done")
     assert ThumbnailJob.objects.get(pk=state["id"]).sizes == [128]
+
+
+def test_the_owner_cancels_a_queued_job_and_can_start_it_again(
+    client, owner_job, django_capture_on_commit_callbacks
+):
+    page = client.get(owner_job.get_absolute_url()).content.decode()
+    assert f'action="/jobs/{owner_job.pk}/cancel"' in page
+
+    response = client.post(f"/jobs/{owner_job.pk}/cancel")
+
+    assert response.status_code == 302
+    owner_job.refresh_from_db()
+    assert owner_job.status == "cancelled" and owner_job.finished_at
+    assert client.get(f"/jobs/{owner_job.pk}/status.json").json()["status"] == "cancelled"
+    page = client.get(owner_job.get_absolute_url()).content.decode()
+    assert "Cancelled: nothing was kept." in page and "Try again" in page
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(f"/jobs/{owner_job.pk}/retry")
+    owner_job.refresh_from_db()
+    assert owner_job.status == "queued" and len(callbacks) == 1
+
+
+def test_only_the_owner_can_cancel_or_retry(owner_job):
+    stranger = Client()
+    for action in ("cancel", "retry"):
+        assert stranger.post(f"/jobs/{owner_job.pk}/{action}").status_code == 404
+    owner_job.refresh_from_db()
+    assert owner_job.status == "queued"
+
+
+def test_a_finished_job_is_not_cancelled(client, owner_job):
+    owner_job = run_job(owner_job)
+    client.post(f"/jobs/{owner_job.pk}/cancel")
+    owner_job.refresh_from_db()
+    assert owner_job.status == "done" and owner_job.archive
