@@ -67,12 +67,15 @@ def upload(request):
 
 
 def previews(job: ThumbnailJob) -> list[dict]:
-    """Per image of a finished job: its name and thumbnail URLs, smallest size first."""
-    if job.status != JobStatus.DONE:
+    """Per image: its name, whether its thumbnails are made, and their URLs (smallest size
+    first) as soon as they are, while the rest of the job goes on. A failed or cancelled job
+    kept none."""
+    if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
         return []
     return [
         {
             "name": image.name,
+            "done": image.done,
             "thumbnails": [
                 {"size": size, "url": image.thumbnail_url(size)}
                 for size in sorted(map(int, image.thumbnails))
@@ -82,13 +85,18 @@ def previews(job: ThumbnailJob) -> list[dict]:
     ]
 
 
+def state_context(job: ThumbnailJob) -> dict:
+    """What the job's live part (_job_state.html) shows."""
+    images = previews(job)
+    return {"job": job, "previews": images, "images_made": sum(image["done"] for image in images)}
+
+
 @require_GET
 def detail(request, pk):
     """The job's page: progress while it runs, then previews and the download."""
     job = own_job(request, pk)
     context = {
-        "job": job,
-        "previews": previews(job),
+        **state_context(job),
         "animations": job.images.filter(frames__gt=1),
         "follow_without_js": not job.is_final,
     }
@@ -101,7 +109,7 @@ def progress(request, pk):
     job = own_job(request, pk)
     if unchanged := unchanged_since_seen(request, job):
         return unchanged
-    return render(request, "thumbnailer/_job_state.html", {"job": job, "previews": previews(job)})
+    return render(request, "thumbnailer/_job_state.html", state_context(job))
 
 
 @require_GET

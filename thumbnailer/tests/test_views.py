@@ -394,3 +394,16 @@ def test_a_finished_job_is_not_cancelled(client, owner_job):
     client.post(f"/jobs/{owner_job.pk}/cancel")
     owner_job.refresh_from_db()
     assert owner_job.status == "done" and owner_job.archive
+
+
+def test_the_job_page_shows_each_images_previews_as_soon_as_it_is_done(client):
+    response = post(client, [upload("first.jpg"), upload("second.jpg")])
+    job = ThumbnailJob.objects.get()
+    services.image_thumbnails_make(image=job.images.select_related("job").get(name="first.jpg"))
+
+    page = client.get(response["Location"]).content.decode()
+
+    assert "1 of 2 images" in page
+    assert 'alt="first.jpg, 128 px thumbnail"' in page and "<figcaption>128 px</figcaption>" in page
+    assert "second.jpg · <small>waiting</small>" in page
+    assert 'alt="second.jpg' not in page
