@@ -18,6 +18,8 @@ def original_path(image: "JobImage", filename: str) -> str:
 
 class ThumbnailJob(BackgroundJob):
     session_key = models.CharField("owner session", max_length=40, db_index=True)
+    # Made when the owner asks for a share link (services.job_share_link); empty: not shared.
+    share_key = models.CharField(max_length=64, blank=True, editable=False)
     sizes = models.JSONField("sizes (px)", default=list)
     archive = models.FileField(max_length=300, blank=True)
 

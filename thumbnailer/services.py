@@ -2,6 +2,7 @@
 fail, re-run and purge jobs. Views, tasks and the admin call these."""
 
 import logging
+import secrets
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -184,6 +185,17 @@ def delete_outputs(*, job: ThumbnailJob) -> None:
         logger.warning("%s: the storage refused to delete its output: %s", job, exc)
     job.images.update(thumbnails={}, done=False)
     ThumbnailJob.objects.filter(pk=job.pk).update(archive="")
+
+
+def job_share_key(*, job: ThumbnailJob) -> str:
+    """The job's secret share key, made on first use: whoever has the link may open the job
+    (on another device, or someone the owner sends it to), nobody else."""
+    if not job.share_key:
+        ThumbnailJob.objects.filter(pk=job.pk, share_key="").update(
+            share_key=secrets.token_urlsafe(32)
+        )
+        job.refresh_from_db(fields=["share_key"])
+    return job.share_key
 
 
 def job_cancel(*, job: ThumbnailJob) -> bool:

@@ -11,5 +11,6 @@ urlpatterns = [
     path("jobs/<uuid:pk>/download", views.download, name="download"),
     path("jobs/<uuid:pk>/cancel", views.cancel, name="cancel"),
     path("jobs/<uuid:pk>/retry", views.retry, name="retry"),
+    path("jobs/<uuid:pk>/share", views.share, name="share"),
     path("jobs/<uuid:pk>/images/<int:image_id>/<int:size>", views.thumbnail, name="thumbnail"),
 ]

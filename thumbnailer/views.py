@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
@@ -20,12 +22,19 @@ STORAGE_UNAVAILABLE = (
 )
 
 
+SHARED_JOBS = "shared_jobs"  # in a session: the ids of jobs opened through their share link
+
+
 def own_job(request, pk) -> ThumbnailJob:
-    """The job if this browser session made it; anyone else gets a 404, as if it did not exist."""
+    """The job if this browser session made it, or opened its share link; anyone else gets a
+    404, as if it did not exist."""
     session_key = request.session.session_key
     if not session_key:
         raise Http404
-    return get_object_or_404(ThumbnailJob, pk=pk, session_key=session_key)
+    job = get_object_or_404(ThumbnailJob, pk=pk)
+    if job.session_key != session_key and str(job.pk) not in request.session.get(SHARED_JOBS, []):
+        raise Http404
+    return job
 
 
 def upload(request):
@@ -91,9 +100,23 @@ def state_context(job: ThumbnailJob) -> dict:
     return {"job": job, "previews": images, "images_made": sum(image["done"] for image in images)}
 
 
+def open_shared(request, pk) -> None:
+    """A share link (?key=...) opens the job for this browser's session from now on."""
+    job = ThumbnailJob.objects.filter(pk=pk).exclude(share_key="").first()
+    key = request.GET.get("key", "")
+    if job is None or not secrets.compare_digest(key.encode(), job.share_key.encode()):
+        raise Http404
+    if not request.session.session_key:
+        request.session.create()
+    request.session[SHARED_JOBS] = [*request.session.get(SHARED_JOBS, []), str(job.pk)]
+
+
 @require_GET
 def detail(request, pk):
     """The job's page: progress while it runs, then previews and the download."""
+    if "key" in request.GET:
+        open_shared(request, pk)
+        return redirect("thumbnailer:detail", pk=pk)  # the key leaves the address bar
     job = own_job(request, pk)
     context = {
         **state_context(job),
@@ -138,6 +161,15 @@ def cancel(request, pk):
     """The owner stops their queued or running job; what it made so far is removed."""
     services.job_cancel(job=own_job(request, pk))
     return redirect("thumbnailer:detail", pk=pk)
+
+
+@require_POST
+def share(request, pk):
+    """The owner's link to open the job on another device, or to send to someone."""
+    job = own_job(request, pk)
+    key = services.job_share_key(job=job)
+    link = request.build_absolute_uri(f"{job.get_absolute_url()}?key={key}")
+    return render(request, "thumbnailer/share.html", {"job": job, "link": link})
 
 
 @require_POST

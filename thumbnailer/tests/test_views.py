@@ -407,3 +407,28 @@ def test_the_job_page_shows_each_images_previews_as_soon_as_it_is_done(client):
     assert 'alt="first.jpg, 128 px thumbnail"' in page and "<figcaption>128 px</figcaption>" in page
     assert "second.jpg · <small>waiting</small>" in page
     assert 'alt="second.jpg' not in page
+
+
+def test_a_share_link_opens_the_job_elsewhere_and_nothing_else_does(client, owner_job):
+    page = client.post(f"/jobs/{owner_job.pk}/share").content.decode()
+    link = re.search(r'value="(http://[^"]+\?key=[^"]+)"', page)[1]
+    path = link.split("testserver", 1)[1]
+    run_job(owner_job)
+
+    elsewhere = Client()
+    response = elsewhere.get(path)
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{owner_job.pk}/"
+    assert elsewhere.get(response["Location"]).status_code == 200
+    assert elsewhere.get(f"/jobs/{owner_job.pk}/status.json").json()["status"] == "done"
+    assert elsewhere.get(f"/jobs/{owner_job.pk}/download").status_code == 200
+
+    stranger = Client()
+    assert stranger.get(f"/jobs/{owner_job.pk}/?key=not-the-key").status_code == 404
+    assert stranger.get(f"/jobs/{owner_job.pk}/").status_code == 404
+    assert stranger.get(f"/jobs/{owner_job.pk}/status.json").status_code == 404
+    # The same link keeps working: one key per job.
+    assert client.post(f"/jobs/{owner_job.pk}/share").content.decode().count(link) == 1
+
+
+def test_a_job_never_shared_opens_for_no_key(client, owner_job):
+    assert Client().get(f"/jobs/{owner_job.pk}/?key=").status_code == 404
