@@ -3,7 +3,8 @@
 // <url>?seen=<state> for its replacement; the server answers 204 while nothing has changed.
 // It asks 100 ms after the page was requested (at once if loading it took longer) and 100 ms
 // after each change, and waits 1.2x longer after each unchanged answer, up to 1 s. A hidden
-// tab does not ask until it is shown again. A replacement without data-follow is final.
+// tab does not ask until it is shown again. A replacement without data-follow is final, and
+// removes the messages that were true only until then (data-true-until="<its id>").
 // Without JavaScript, such pages refresh themselves (base.html).
 (() => {
   const FIRST = 100;
@@ -33,6 +34,9 @@
         const event = response.headers.get("HX-Trigger");
         if (event) document.body.dispatchEvent(new Event(event));
         if (replacement.dataset.follow) follow(replacement, FIRST);
+        else if (replacement.id) {
+          document.querySelectorAll(`[data-true-until="${replacement.id}"]`).forEach((m) => m.remove());
+        }
         return;
       }
       if (response.status >= 400 && response.status < 500) return; // gone, or not ours

@@ -65,7 +65,9 @@ def generate(request):
     form = GenerateUsersForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         batch = services.user_batch_create(total=form.cleaned_data["total"])
-        messages.success(request, f"{batch.total:,} users are on their way.")
+        # It goes away when the batch's live part ends (static/follow.js).
+        on_the_way = f"{batch.total:,} users are on their way."
+        messages.success(request, on_the_way, extra_tags=f"batch-{batch.pk}")
         return redirect("users:list")
     if form.is_bound and wants_json(request):
         return form_errors_json(form)

@@ -24,6 +24,8 @@ def test_generate_watch_the_batch_reach_100_and_find_the_new_users(page, celery_
     expect(bar.locator(".job-progress")).to_have_attribute("data-status", "done", timeout=60_000)
     expect(bar).to_contain_text("30,000 of 30,000 users")
     expect(bar.get_by_role("progressbar")).to_have_attribute("value", "100")
+    # "on their way" is no longer true: it went away.
+    expect(page.get_by_text("30,000 users are on their way.")).to_have_count(0)
 
     # The table reloads itself when the batch is done: the new users are listed and found.
     newest = batch.users.order_by("-id").first()
