@@ -1,0 +1,171 @@
+// The upload form, enhanced (without JavaScript it is a plain form POST, which works too).
+// Chosen or dropped files are listed with a preview, name and size, each removable, and
+// checked here against the server's own limits (count, bytes, type) so that a file too big
+// or one too many never crosses the network; the server stays the judge. Sending shows the
+// bytes sent; a refusal from the server is shown next to each file it names, the good files
+// stay chosen, and a summary at the top takes the focus.
+(() => {
+  const form = document.querySelector("form[data-upload]");
+  if (!form || !window.DataTransfer || !window.FormData) return;
+  const input = form.querySelector("input[type=file]");
+  const zone = form.querySelector(".dropzone-area");
+  const list = form.querySelector(".chosen-files");
+  const summary = form.querySelector(".upload-summary");
+  const progress = form.querySelector(".upload-progress");
+  const button = form.querySelector("button[type=submit]");
+  const maxFiles = Number(form.dataset.maxFiles);
+  const maxBytes = Number(form.dataset.maxBytes);
+  const accepted = input.accept.split(",");
+  let chosen = []; // {file, error, url}
+
+  const megabytes = (bytes) =>
+    bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+  function problem(file, index) {
+    const extension = "." + file.name.split(".").pop().toLowerCase();
+    if (!accepted.includes(file.type) && !accepted.includes(extension)) {
+      return `“${file.name}” is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image.`;
+    }
+    if (file.size === 0) return `“${file.name}” is empty.`;
+    if (file.size > maxBytes) {
+      return `“${file.name}” is ${megabytes(file.size)}; each file may be at most ${megabytes(maxBytes)}.`;
+    }
+    if (index >= maxFiles) return `“${file.name}” is one too many: at most ${maxFiles} files at once.`;
+    return null;
+  }
+
+  function add(files) {
+    for (const file of files) {
+      if (!chosen.some((c) => c.file.name === file.name && c.file.size === file.size)) {
+        chosen.push({ file, url: URL.createObjectURL(file) });
+      }
+    }
+    check();
+  }
+
+  function check() {
+    chosen.forEach((entry, index) => (entry.error = problem(entry.file, index)));
+    render();
+  }
+
+  function render() {
+    list.replaceChildren(
+      ...chosen.map((entry) => {
+        const item = document.createElement("li");
+        const preview = document.createElement("img");
+        preview.src = entry.url;
+        preview.alt = "";
+        preview.onerror = () => preview.remove(); // formats the browser cannot show
+        const name = document.createElement("span");
+        name.textContent = `${entry.file.name} · ${megabytes(entry.file.size)}`;
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "outline secondary";
+        remove.textContent = "Remove";
+        remove.setAttribute("aria-label", `Remove ${entry.file.name}`);
+        remove.onclick = () => {
+          URL.revokeObjectURL(entry.url);
+          chosen = chosen.filter((other) => other !== entry);
+          check();
+        };
+        item.append(preview, name, remove);
+        if (entry.error) {
+          const error = document.createElement("p");
+          error.className = "field-errors";
+          error.textContent = entry.error;
+          item.append(error);
+          item.setAttribute("aria-invalid", "true");
+        }
+        return item;
+      }),
+    );
+    // What a plain POST would send, kept in step (the form also works as it is).
+    const transfer = new DataTransfer();
+    chosen.filter((entry) => !entry.error).forEach((entry) => transfer.items.add(entry.file));
+    input.files = transfer.files;
+  }
+
+  function tell(messages) {
+    summary.replaceChildren(
+      ...messages.map((text) => Object.assign(document.createElement("p"), { className: "message message-error", textContent: text })),
+    );
+    summary.hidden = messages.length === 0;
+    if (messages.length) summary.focus();
+  }
+
+  function busy(yes) {
+    button.disabled = yes;
+    button.setAttribute("aria-busy", String(yes));
+    progress.hidden = !yes;
+    const total = chosen.reduce((sum, entry) => sum + entry.file.size, 0);
+    progress.querySelector("progress").value = 0;
+    progress.querySelector("span").textContent = `Sending: 0 KB of ${megabytes(total)}`;
+  }
+
+  input.addEventListener("change", () => add(input.files));
+  for (const name of ["dragenter", "dragover"]) {
+    zone.addEventListener(name, (event) => {
+      event.preventDefault();
+      zone.classList.add("drag-over");
+    });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    zone.addEventListener(name, () => zone.classList.remove("drag-over"));
+  }
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    add(event.dataTransfer.files);
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const errors = chosen.filter((entry) => entry.error).map((entry) => entry.error);
+    if (!chosen.length) errors.push("Choose at least one image.");
+    if (errors.length) return tell(["Remove or replace these files first:", ...errors]);
+    tell([]);
+    const data = new FormData(form);
+    data.delete(input.name);
+    chosen.forEach((entry) => data.append(input.name, entry.file));
+    const request = new XMLHttpRequest();
+    request.open("POST", form.action || window.location.href);
+    request.setRequestHeader("Accept", "application/json");
+    request.upload.onprogress = (sent) => {
+      if (!sent.lengthComputable) return;
+      progress.querySelector("progress").value = Math.round((100 * sent.loaded) / sent.total);
+      progress.querySelector("span").textContent = `Sending: ${megabytes(sent.loaded)} of ${megabytes(sent.total)}`;
+    };
+    request.onload = () => {
+      if (request.status === 200 && request.responseURL.includes("/jobs/")) {
+        window.location.assign(request.responseURL); // the job's page, after the redirect
+        return;
+      }
+      busy(false);
+      refused(request);
+    };
+    request.onerror = () => {
+      busy(false);
+      tell(["The upload did not reach the server. Check the connection and send again."]);
+    };
+    busy(true);
+    request.send(data);
+  });
+
+  function refused(request) {
+    let fields = {};
+    try {
+      fields = JSON.parse(request.responseText).errors || {};
+    } catch {
+      return tell([request.responseText || `The server refused the upload (${request.status}).`]);
+    }
+    const messages = [];
+    for (const [field, errors] of Object.entries(fields)) {
+      for (const { message } of errors) {
+        const entry = field === input.name && chosen.find((c) => message.startsWith(`“${c.file.name}”`));
+        if (entry) entry.error = message;
+        messages.push(message);
+      }
+    }
+    render();
+    tell(messages);
+  }
+})();
