@@ -10,6 +10,8 @@ class UserBatch(BackgroundJob):
 
     total = models.PositiveIntegerField("users requested")
     created = models.PositiveIntegerField("users created", default=0)
+    # The browser session that asked for it, which may cancel it (empty: the shell's command).
+    session_key = models.CharField("requested by session", max_length=40, blank=True)
 
     class Meta(BackgroundJob.Meta):
         verbose_name = "user batch"

@@ -22,12 +22,18 @@ UNEVEN_BYTES = bytes(range(EVEN_BYTES, 256))
 CHUNK_PAUSE_SECONDS = 0.01
 
 
-def user_batch_create(*, total: int) -> UserBatch:
+def user_batch_create(*, total: int, session_key: str = "") -> UserBatch:
     """Record a batch of `total` random users and hand it to the workers after commit."""
     with transaction.atomic():
-        batch = UserBatch.objects.create(total=total)
+        batch = UserBatch.objects.create(total=total, session_key=session_key)
         batch.enqueue()
     return batch
+
+
+def user_batch_cancel(*, batch: UserBatch) -> bool:
+    """Stop a queued or running batch; the users made so far are kept. False if it had
+    ended. The worker stops after the chunk it is making (each chunk checks the batch)."""
+    return batch.cancel()
 
 
 def random_strings(*, count: int, length: int) -> list[str]:
@@ -97,7 +103,7 @@ def _add_chunk(*, batch_pk, chunk_size: int) -> bool:
     with transaction.atomic():
         batch = UserBatch.objects.select_for_update().get(pk=batch_pk)
         missing = batch.total - batch.created
-        if missing <= 0:
+        if missing <= 0 or batch.is_final:  # done, or cancelled meanwhile
             return False
         names = set(random_usernames(min(chunk_size, missing)))
         names -= set(User.objects.filter(username__in=names).values_list("username", flat=True))

@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ops.views import form_errors_json, unchanged_since_seen, wants_json
 
@@ -64,7 +64,11 @@ def generate(request):
     """Ask for a batch of random users; they are made in the background."""
     form = GenerateUsersForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        batch = services.user_batch_create(total=form.cleaned_data["total"])
+        if not request.session.session_key:
+            request.session.create()
+        batch = services.user_batch_create(
+            total=form.cleaned_data["total"], session_key=request.session.session_key
+        )
         # It goes away when the batch's live part ends (static/follow.js).
         on_the_way = f"{batch.total:,} users are on their way."
         messages.success(request, on_the_way, extra_tags=f"batch-{batch.pk}")
@@ -85,6 +89,20 @@ def batch_progress(request, pk):
         # The page listens for this and reloads its user table once.
         response["HX-Trigger"] = "users-changed"
     return response
+
+
+@require_POST
+def batch_cancel(request, pk):
+    """The session that asked for a batch stops it; the users already made are kept."""
+    session_key = request.session.session_key
+    batch = get_object_or_404(UserBatch, pk=pk, session_key=session_key or "-")
+    if services.user_batch_cancel(batch=batch):
+        batch.refresh_from_db()
+        messages.info(
+            request,
+            f"Cancelled: {batch.created:,} of {batch.total:,} users were made and are kept.",
+        )
+    return redirect("users:list")
 
 
 @require_GET

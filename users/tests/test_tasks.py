@@ -7,6 +7,7 @@ import time
 import pytest
 
 from image_parroter.celery import app as celery_app
+from users import services
 from users.models import UserBatch
 from users.services import user_batch_create
 from users.tasks import generate_batch
@@ -99,3 +100,20 @@ def test_a_batch_longer_than_the_time_limit_goes_on_in_fresh_tasks(worker_factor
     assert (batch.status, batch.created) == ("done", 20_000)
     assert batch.attempts == 1  # carrying on in a fresh task is the same attempt
     assert batch.users.count() == 20_000
+
+
+def test_a_batch_cancelled_while_it_is_made_stops_and_keeps_its_users(celery_worker):
+    batch = user_batch_create(total=50_000)
+    while batch.created == 0:
+        time.sleep(0.02)
+        batch.refresh_from_db()
+
+    assert services.user_batch_cancel(batch=batch)
+
+    time.sleep(1)  # the chunk in hand ends
+    batch.refresh_from_db()
+    made = batch.created
+    time.sleep(1)
+    batch.refresh_from_db()
+    assert (batch.status, batch.created) == ("cancelled", made)
+    assert 0 < made == batch.users.count() < 50_000

@@ -202,3 +202,17 @@ def test_numbers_are_shown_with_separators(client):
     UserBatch.objects.create(total=12_000, created=1_500)
 
     assert "1,500 of 12,000 users" in client.get("/users/").content.decode()
+
+
+def test_the_session_that_asked_cancels_its_batch_and_keeps_the_users_made(client):
+    client.post("/users/generate/", {"total": "120"})
+    batch = UserBatch.objects.get()
+    UserBatch.objects.filter(pk=batch.pk).update(created=40)  # as if 40 were made
+    assert f'action="/users/batches/{batch.pk}/cancel"' in client.get("/users/").content.decode()
+
+    assert Client().post(f"/users/batches/{batch.pk}/cancel").status_code == 404  # not theirs
+    response = client.post(f"/users/batches/{batch.pk}/cancel", follow=True)
+
+    batch.refresh_from_db()
+    assert batch.status == "cancelled"
+    assert "Cancelled: 40 of 120 users were made and are kept." in response.content.decode()
