@@ -1,0 +1,71 @@
+"""The README's screenshots, taken in a real Chromium. Each run checks that they can be taken
+and stay small; `UPDATE_SCREENSHOTS=1 make test ARGS="-k screenshots"` writes them to
+docs/screenshots/ for the README."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from thumbnailer import services
+from thumbnailer.models import ThumbnailJob
+from thumbnailer.tests.images import image_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FOLDER = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SMALL = 120 * 1024
+
+
+@pytest.fixture
+def shot(browser, live_server, tmp_path):
+    folder = FOLDER if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 960, "height": 720})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+
+    def take(name: str) -> Path:
+        path = folder / f"{name}.jpg"
+        page.screenshot(path=path, type="jpeg", quality=70, full_page=False)
+        assert path.stat().st_size < SMALL, (name, path.stat().st_size)
+        return path
+
+    yield page, take
+    context.close()
+
+
+def photo(name: str) -> dict:
+    return {"name": name, "mimeType": "image/jpeg", "buffer": image_bytes("JPEG", (900, 600))}
+
+
+def test_screenshots_for_the_readme(shot):
+    page, take = shot
+    page.goto("/")
+    files = [photo(f"{name}.jpg") for name in ("harbour", "market", "lighthouse")]
+    page.get_by_label("Images").set_input_files(files)
+    page.get_by_role("list", name="Chosen files").get_by_role("listitem").nth(2).wait_for()
+    take("upload")
+
+    # No worker here: the test makes the first image's thumbnails, and the page shows them.
+    page.get_by_label("512 px").uncheck()
+    page.get_by_role("button", name="Make thumbnails").click()
+    page.wait_for_url("**/jobs/*/")
+    job = ThumbnailJob.objects.get()
+    services.image_thumbnails_make(image=job.images.select_related("job").first())
+    page.get_by_text("1 of 3 images").wait_for()
+    page.locator(".preview-sizes img").first.evaluate("img => img.decode()")
+    take("running-job")
+
+    call_command("migrate", "ops", "0001", verbosity=0)
+    call_command("migrate", "ops", verbosity=0)
+    get_user_model().objects.create_superuser("admin", "admin@example.com", "a long password")
+    page.goto("/admin/login/?next=/admin/django_celery_beat/periodictask/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("a long password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Next run").wait_for()
+    page.set_viewport_size({"width": 1400, "height": 640})
+    page.evaluate("document.querySelector('#toggle-nav-sidebar')?.click()")  # the table, wide
+    take("admin-periodic-tasks")
