@@ -128,3 +128,22 @@ def test_without_javascript_the_form_still_uploads(browser, live_server):
     page.wait_for_url("**/jobs/*/")
     assert ThumbnailJob.objects.get().images.get().name == "holiday.jpg"
     context.close()
+
+
+def test_one_file_too_many_is_refused_and_the_list_works_from_the_keyboard(page, settings):
+    settings.MAX_FILES_PER_JOB = 2  # the live server renders the limit into the form
+    page.goto("/")
+    page.get_by_label("Images").set_input_files([jpeg("a.jpg"), jpeg("b.jpg"), jpeg("c.jpg")])
+    files = page.get_by_role("list", name="Chosen files").get_by_role("listitem")
+    expect(files.nth(2)).to_contain_text("“c.jpg” is one too many: at most 2 files at once.")
+
+    remove = page.get_by_role("button", name="Remove c.jpg")
+    look = "b => { const s = getComputedStyle(b); return s.boxShadow + ' ' + s.outline; }"
+    unfocused = remove.evaluate(look)
+    page.get_by_role("button", name="Remove b.jpg").focus()
+    page.keyboard.press("Tab")  # from the keyboard, so that :focus-visible applies
+    expect(remove).to_be_focused()
+    assert remove.evaluate(look) != unfocused, "a focused button shows a focus ring"
+    page.keyboard.press("Enter")
+    expect(files).to_have_count(2)
+    expect(page.locator(".chosen-files [aria-invalid]")).to_have_count(0)
