@@ -4,9 +4,9 @@ fail, re-run and purge jobs. Views, tasks and the admin call these."""
 import logging
 import secrets
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from django.conf import settings
 from django.core.files import File
@@ -24,16 +24,25 @@ from . import imaging
 from .models import JobImage, ThumbnailJob, job_folder
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Share of the bar for the thumbnails; the archive takes the rest.
 THUMBNAILS_PROGRESS = 90
 INTERNAL_ERROR = "Something went wrong on our side while making the thumbnails. Please try again."
 
 
-def storage_refused(exc: OSError) -> str:
-    """The reason for a job whose results the storage refused (full, read-only, no
-    permission). A dropped connection or a timeout is not refused: the task retries those."""
-    return f"The results could not be stored ({exc.strerror or exc}). Please try again later."
+def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None:
+    """store() the job's results; None, the job failed with the storage's reason, if the
+    storage refuses them (full, read-only, no permission). A dropped connection or a timeout
+    is raised instead, for the task's retries."""
+    try:
+        return store()
+    except (ConnectionError, TimeoutError):
+        raise
+    except OSError as exc:
+        reason = f"The results could not be stored ({exc.strerror or exc}). Please try again later."
+        job_fail(job=job, reason=reason)
+        return None
 
 
 def job_create(
@@ -90,17 +99,8 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> None
     except imaging.ImageError as exc:
         job_fail(job=job, reason=f"“{image.upload_name}” could not be read: {exc}")
         return
-    made = {}
-    folder = f"{job_folder(job.pk)}/thumbnails"
-    try:
-        for thumbnail in thumbnails:
-            name = f"{folder}/{thumbnail.size}/{image.stem}.{thumbnail.extension}"
-            default_storage.delete(name)  # left by an attempt that died before recording it
-            made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
-    except (ConnectionError, TimeoutError):
-        raise  # transient: the task retries
-    except OSError as exc:
-        job_fail(job=job, reason=storage_refused(exc))
+    made = _stored_or_job_failed(job, lambda: _store_thumbnails(image, thumbnails))
+    if made is None:
         return
     with transaction.atomic():
         # Of two copies of this task at once (a re-dispatch racing the first), only one
@@ -120,6 +120,24 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> None
         kept = set(JobImage.objects.get(pk=image.pk).thumbnails.values())
         for name in set(made.values()) - kept:
             default_storage.delete(name)
+
+
+def _store_thumbnails(image: JobImage, thumbnails: list[imaging.Thumbnail]) -> dict[str, str]:
+    """Store each thumbnail under its size; {"128": stored name, ...}."""
+    made, folder = {}, f"{job_folder(image.job_id)}/thumbnails"
+    for thumbnail in thumbnails:
+        name = f"{folder}/{thumbnail.size}/{image.stem}.{thumbnail.extension}"
+        default_storage.delete(name)  # left by an attempt that died before recording it
+        made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
+    return made
+
+
+def _store_archive(job: ThumbnailJob, images: list[JobImage]) -> str:
+    """Zip the job to a local temporary file, and store it when whole; its stored name."""
+    with tempfile.TemporaryFile() as scratch:
+        imaging.write_archive(scratch, _archive_members(images))
+        scratch.seek(0)
+        return default_storage.save(f"{job_folder(job.pk)}/{job.download_name}", File(scratch))
 
 
 def _archive_members(images: Sequence[JobImage]) -> Iterator[tuple[str, BinaryIO]]:
@@ -144,15 +162,8 @@ def job_archive_build(*, job: ThumbnailJob) -> None:
     images = list(job.images.all())
     if job.is_final or not images or not all(image.done for image in images):
         return
-    try:
-        with tempfile.TemporaryFile() as scratch:
-            imaging.write_archive(scratch, _archive_members(images))
-            scratch.seek(0)
-            name = default_storage.save(f"{job_folder(job.pk)}/{job.download_name}", File(scratch))
-    except (ConnectionError, TimeoutError):
-        raise  # transient: the task retries
-    except OSError as exc:
-        job_fail(job=job, reason=storage_refused(exc))
+    name = _stored_or_job_failed(job, lambda: _store_archive(job, images))
+    if name is None:
         return
     with transaction.atomic():
         recorded = (
@@ -166,12 +177,7 @@ def job_archive_build(*, job: ThumbnailJob) -> None:
 def job_fail(*, job: ThumbnailJob, reason: str) -> None:
     """Fail with a reason a person can read, and remove any partial output."""
     job.mark_failed(reason)
-    try:
-        delete_outputs(job=job)
-    except OSError as exc:  # the storage that failed the job may refuse this too
-        logger.warning(
-            "%s: its partial output stays, the storage refused to delete it: %s", job, exc
-        )
+    delete_outputs(job=job)
 
 
 def delete_outputs(*, job: ThumbnailJob) -> None:
