@@ -22,17 +22,16 @@ def jobs_sweep_lost(*, lease: timedelta) -> dict[str, int]:
     Only jobs untouched for `lease` are looked at, and read before the broker is: a job that
     moves on meanwhile changes its row, and the claim in redispatch_lost then misses it."""
     outcome = {"redispatched": 0, "failed": 0}
-    for model in job_models():
-        jobs = list(model.objects.untouched(for_=lease))
-        alive = liveness.alive([str(job.pk) for job in jobs])
-        for job in jobs:
-            if str(job.pk) in alive:
-                continue
-            status = job.redispatch_lost()
-            if status == JobStatus.QUEUED:
-                outcome["redispatched"] += 1
-            elif status == JobStatus.FAILED:
-                outcome["failed"] += 1
+    jobs = [job for model in job_models() for job in model.objects.untouched(for_=lease)]
+    alive = liveness.alive([str(job.pk) for job in jobs])  # one look at the broker
+    for job in jobs:
+        if str(job.pk) in alive:
+            continue
+        status = job.redispatch_lost()
+        if status == JobStatus.QUEUED:
+            outcome["redispatched"] += 1
+        elif status == JobStatus.FAILED:
+            outcome["failed"] += 1
     return outcome
 
 
