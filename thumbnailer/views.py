@@ -108,7 +108,9 @@ def open_shared(request, pk) -> None:
         raise Http404
     if not request.session.session_key:
         request.session.create()
-    request.session[SHARED_JOBS] = [*request.session.get(SHARED_JOBS, []), str(job.pk)]
+    shared = request.session.get(SHARED_JOBS, [])
+    if str(job.pk) not in shared:
+        request.session[SHARED_JOBS] = [*shared, str(job.pk)]
 
 
 @require_GET
