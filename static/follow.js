@@ -4,8 +4,9 @@
 // It asks 100 ms after the page was requested (at once if loading it took longer) and 100 ms
 // after each change, and waits 1.2x longer after each unchanged answer, up to 1 s. A hidden
 // tab does not ask until it is shown again. A replacement without data-follow is final, and
-// removes the messages that were true only until then (data-true-until="<its id>").
-// Without JavaScript, such pages refresh themselves (base.html).
+// removes the messages that were true only until then (data-true-until="<its id>"). An answer
+// with `X-Refresh: <id>` also has the page's element of that id loaded afresh (the users list
+// once a batch ends). Without JavaScript, such pages refresh themselves (base.html).
 (() => {
   const FIRST = 100;
   const LONGEST = 1000;
@@ -30,9 +31,8 @@
         template.innerHTML = (await response.text()).trim();
         const replacement = template.content.firstElementChild;
         element.replaceWith(replacement);
-        if (window.htmx) window.htmx.process(replacement);
-        const event = response.headers.get("HX-Trigger");
-        if (event) document.body.dispatchEvent(new Event(event));
+        const stale = response.headers.get("X-Refresh");
+        if (stale) refresh(stale);
         if (replacement.dataset.follow) follow(replacement, FIRST);
         else if (replacement.id) {
           document.querySelectorAll(`[data-true-until="${replacement.id}"]`).forEach((m) => m.remove());
@@ -45,6 +45,17 @@
       next = LONGEST; // the server or the network had a hiccup: try again a little later
     }
     follow(element, next);
+  }
+
+  async function refresh(id) {
+    try {
+      const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = page.getElementById(id);
+      if (response.ok && fresh) document.getElementById(id)?.replaceWith(fresh);
+    } catch {
+      // The next visit shows it; the page is only a little behind meanwhile.
+    }
   }
 
   const sincePageRequested = performance.now();

@@ -86,8 +86,8 @@ def batch_progress(request, pk):
         return unchanged
     response = render(request, "users/partials/batch.html", {"batch": batch})
     if batch.is_final:
-        # The page listens for this and reloads its user table once.
-        response["HX-Trigger"] = "users-changed"
+        # The page (static/follow.js) loads its user table afresh, once.
+        response["X-Refresh"] = "user-table"
     return response
 
 

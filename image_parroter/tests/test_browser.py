@@ -11,5 +11,7 @@ def test_home_page_renders_with_vendored_assets(page):
     nav = page.get_by_role("navigation", name="Main")
     for name in ("Thumbnails", "Users", "Admin"):
         assert nav.get_by_role("link", name=name).is_visible()
-    assert page.evaluate("typeof htmx") == "object"  # served from static/, not a CDN
+    # Pico CSS served from static/, not a CDN.
+    sheets = page.evaluate("[...document.styleSheets].map(sheet => sheet.href)")
+    assert any("/static/vendor/pico-" in href for href in sheets if href)
     assert failed == []

@@ -147,7 +147,7 @@ def test_batch_progress_partial_is_followed_until_final_then_asks_for_a_refresh(
     batch = UserBatch.objects.create(total=300, created=30, progress=10, status="running")
     response = client.get(f"/users/batches/{batch.pk}/")
     assert 'data-seen="running-10"' in response.content.decode()
-    assert "HX-Trigger" not in response
+    assert "X-Refresh" not in response
     # Nothing new since the page's last look: an empty answer.
     unchanged = client.get(f"/users/batches/{batch.pk}/?seen=running-10")
     assert (unchanged.status_code, unchanged.content) == (204, b"")
@@ -155,7 +155,7 @@ def test_batch_progress_partial_is_followed_until_final_then_asks_for_a_refresh(
     response = client.get(f"/users/batches/{batch.pk}/?seen=running-10")
     assert response.status_code == 200
     assert "data-follow" not in response.content.decode()
-    assert response["HX-Trigger"] == "users-changed"
+    assert response["X-Refresh"] == "user-table"
 
 
 def test_batch_status_json_follows_the_contract(client):
