@@ -24,7 +24,7 @@
   function problem(file, index) {
     const extension = "." + file.name.split(".").pop().toLowerCase();
     if (!accepted.includes(file.type) && !accepted.includes(extension)) {
-      return `“${file.name}” is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image.`;
+      return `“${file.name}”: ${input.dataset.notAnImage}`;
     }
     if (file.size === 0) return `“${file.name}” is empty.`;
     if (file.size > maxBytes) {

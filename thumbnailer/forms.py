@@ -56,9 +56,7 @@ def checked_upload(upload: UploadedFile) -> imaging.ImageInfo:
 class UploadForm(forms.Form):
     images = MultipleFileField(
         label="Images",
-        help_text=(
-            "JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF. Choose several at once, or drop them here."
-        ),
+        help_text=f"{imaging.FORMAT_NAMES}. Choose several at once, or drop them here.",
         error_messages={"required": "Choose at least one image."},
     )
     sizes = forms.TypedMultipleChoiceField(
@@ -78,10 +76,9 @@ class UploadForm(forms.Form):
         sizes = sorted(settings.THUMBNAIL_SIZES)
         self.fields["sizes"].choices = [(size, f"{size} px") for size in sizes]
         self.fields["sizes"].initial = sizes
-        # The extensions too: some systems know no image/heic type.
-        kinds = ("jpeg", "png", "webp", "gif", "bmp", "heic", "heif", "avif")
-        self.fields["images"].widget.attrs["accept"] = ",".join(
-            [f"image/{kind}" for kind in kinds] + [".heic", ".heif", ".avif"]
+        # upload.js names a file of another kind with the form's own words.
+        self.fields["images"].widget.attrs.update(
+            {"accept": imaging.FILE_CHOOSER_ACCEPTS, "data-not-an-image": imaging.NOT_AN_IMAGE}
         )
 
     def clean_sizes(self) -> list[int]:

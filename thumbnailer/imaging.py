@@ -22,22 +22,31 @@ from pillow_heif import register_heif_opener
 
 register_heif_opener()  # HEIC/HEIF, as phones write them; Pillow reads AVIF by itself
 
-# Only these decoders ever see an upload. Pillow's JPEG decoder opens a multi-picture JPEG
-# (as stereo and many phone cameras write them) as "MPO": it is the JPEG it starts with.
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "HEIF", "AVIF")
+# The formats accepted, by Pillow's name: what people call each, the extension of the files
+# made here, and what a browser's file chooser is told to offer (MIME types, and extensions
+# where some systems know no MIME type). Only these decoders ever see an upload. Pillow's JPEG
+# decoder opens a multi-picture JPEG (as stereo and many phone cameras write them) as "MPO":
+# it is the JPEG it starts with.
+FORMATS = {
+    "JPEG": ("JPEG", "jpg", ("image/jpeg",)),
+    "PNG": ("PNG", "png", ("image/png",)),
+    "WEBP": ("WebP", "webp", ("image/webp",)),
+    "GIF": ("GIF", "gif", ("image/gif",)),
+    "BMP": ("BMP", "bmp", ("image/bmp",)),
+    "HEIF": ("HEIC", "heic", ("image/heic", "image/heif", ".heic", ".heif")),
+    "AVIF": ("AVIF", "avif", ("image/avif", ".avif")),
+}
+ALLOWED_FORMATS = tuple(FORMATS)
+EXTENSIONS = {name: extension for name, (_, extension, _) in FORMATS.items()}
+# What a file chooser offers, and the formats' names for people: "JPEG, PNG, ... or AVIF".
+FILE_CHOOSER_ACCEPTS = ",".join(accept for *_, accepts in FORMATS.values() for accept in accepts)
+_names = [name for name, _, _ in FORMATS.values()]
+FORMAT_NAMES = f"{', '.join(_names[:-1])} or {_names[-1]}"
+NOT_AN_IMAGE = f"The file is not a {FORMAT_NAMES} image."
 # Thumbnails keep these formats. Phones' formats become JPEG (PNG where there is alpha),
 # which every browser shows; GIF and BMP become PNG.
 KEPT_FORMATS = ("JPEG", "PNG", "WEBP")
 PHOTO_FORMATS = ("HEIF", "AVIF")
-EXTENSIONS = {
-    "JPEG": "jpg",
-    "PNG": "png",
-    "WEBP": "webp",
-    "GIF": "gif",
-    "BMP": "bmp",
-    "HEIF": "heic",
-    "AVIF": "avif",
-}
 # Pillow's advice: with 2.0 the result is very close to a fair LANCZOS resize.
 REDUCING_GAP = 2.0
 # libjpeg's scaled decoding already filters well: 1.45 lets a 1920x1080 photo decode at half
@@ -114,9 +123,7 @@ def _open(source: BinaryIO, *, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise ImageError(too_big) from exc
     except DECODE_ERRORS as exc:
-        raise ImageError(
-            "The file is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image."
-        ) from exc
+        raise ImageError(NOT_AN_IMAGE) from exc
     if image.width * image.height > max_pixels:
         raise ImageError(f"{too_big[:-1]} (this one is {image.width}x{image.height}).")
     return image

@@ -32,7 +32,7 @@ def test_files_are_listed_and_checked_before_anything_is_sent(page, settings):
     assert files.nth(0).locator("img").evaluate("img => img.decode().then(() => img.naturalWidth)")
     expect(files.nth(1)).to_contain_text("“big.jpg” is 38.0 MB; each file may be at most 25.0 MB.")
     expect(files.nth(2)).to_contain_text(
-        "“notes.txt” is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF"
+        "“notes.txt”: The file is not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image."
     )
 
     page.get_by_role("button", name="Make thumbnails").click()
