@@ -188,14 +188,12 @@ def download(request, pk):
     job = own_job(request, pk)
     if job.status != JobStatus.DONE or not job.archive:
         raise Http404("The archive is not ready.")
-    response = FileResponse(
+    return FileResponse(
         job.archive.open("rb"),
         as_attachment=True,
         filename=job.download_name,
         content_type="application/zip",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @require_GET
@@ -205,6 +203,4 @@ def thumbnail(request, pk, image_id, size):
     name = image.thumbnails.get(str(size))
     if name is None:
         raise Http404
-    response = FileResponse(default_storage.open(name, "rb"), filename=name.rsplit("/", 1)[-1])
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return FileResponse(default_storage.open(name, "rb"), filename=name.rsplit("/", 1)[-1])
