@@ -199,15 +199,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 # in CPU_THREADS real threads (default: one per core); image_parroter/pools.py says why.
 GREEN_POOL_CONCURRENCY = env.int("GREEN_POOL_CONCURRENCY", default=32)
 CPU_THREADS = env.int("CPU_THREADS", default=0)
-# An unacknowledged message is redelivered after this; it must outlast the longest task.
-# WHEN REDIS IS AWAY. A publish that fails is tried once more, 0.1 s later; then the web
-# leaves the job a queued row for the sweep (BackgroundJob.enqueue) and answers at once.
+# When Redis is away, a publish that fails is tried once more, 0.1 s later; then the web
+# leaves the job a queued row for the sweep (ops.dispatch.send) and answers at once.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0.1,
     "interval_step": 0.1,
     "interval_max": 0.1,
 }
+# An unacknowledged message is redelivered after the visibility timeout; it must outlast the
+# longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT,
     "global_keyprefix": REDIS_KEY_PREFIX,
