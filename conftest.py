@@ -259,3 +259,16 @@ def page(browser, live_server):
     context.set_default_timeout(20_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> list[tuple[str, list, str]]:
+    """What this process sends to the workers, as (task name, args, task id), kept here
+    instead of being sent."""
+    sent = []
+
+    def send_task(name, args=(), task_id=None, **_):
+        sent.append((name, list(args), task_id))
+
+    monkeypatch.setattr(celery_app, "send_task", send_task)
+    return sent

@@ -269,7 +269,7 @@ def beside_the_jobs(stack: Stack, data: bytes, clients: int, users: int = 0) -> 
         command = [*manage, "generate_users", str(users), "--wait"]
         maker = subprocess.Popen(command, env=stack.env, stdout=subprocess.DEVNULL)
         users_started = time.perf_counter()
-        while "Task users.generate_batch" not in stack.worker_log():  # the batch is under way
+        while "Task users.user_batch_fill" not in stack.worker_log():  # the batch is under way
             time.sleep(0.05)
 
     def ping() -> None:
@@ -279,7 +279,9 @@ def beside_the_jobs(stack: Stack, data: bytes, clients: int, users: int = 0) -> 
     async def probe(done: asyncio.Event, task_times: list, ping_times: list):
         while not done.is_set():
             started, sent_at = time.perf_counter(), time.time()
-            ran_at = await asyncio.to_thread(lambda: app.send_task("ops.heartbeat").get(timeout=30))
+            ran_at = await asyncio.to_thread(
+                lambda: app.send_task("ops.heartbeat_record").get(timeout=30)
+            )
             task_times.append(time.perf_counter() - started)
             run_after.append(ran_at - sent_at)  # the task returns the time it ran
             started = time.perf_counter()

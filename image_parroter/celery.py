@@ -1,8 +1,13 @@
-"""The Celery app: configured from Django settings (CELERY_ namespace)."""
+"""The Celery app: configured from Django settings (CELERY_ namespace), and every Celery
+signal handler of the project, connected here and nowhere else."""
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+from ops import history, liveness
+
+from . import pools
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "image_parroter.settings")
 
@@ -10,5 +15,14 @@ app = Celery("image_parroter")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Sizes green pools and keeps their consumer from stalling (see pools.py).
-from . import pools  # noqa: E402, F401
+# A worker starting: green pools sized and kept from stalling (pools.py).
+signals.celeryd_init.connect(pools.size_green_pool)
+signals.worker_init.connect(pools.widen_green_prefetch)
+# Each task: the lease on its job that tells the sweep it is alive (ops/liveness.py).
+signals.task_prerun.connect(liveness.take_lease)
+signals.task_postrun.connect(liveness.put_down)
+# Each periodic run: its outcome in the run history the admin shows (ops/history.py).
+signals.task_prerun.connect(history.record_start)
+signals.task_success.connect(history.record_success)
+signals.task_retry.connect(history.record_retry)
+signals.task_failure.connect(history.record_failure)

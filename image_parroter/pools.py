@@ -14,10 +14,13 @@ blocks on the pool itself (gevent's `Pool.spawn`), which wakes it the moment a t
 A green pool never holds more than one message beyond its running tasks, however wide the
 window.
 
-Work that would hold a green worker's event loop runs in real threads (`run_off_loop`, or a
-task decorated with `off_loop`), one per core: Pillow releases the GIL while it decodes,
-resizes and encodes, so every core works, and SQLite releases it while it writes or waits for
-its lock, so the loop goes on serving the broker, control commands and the other tasks.
+Work that would hold a green worker's event loop runs in real threads, one per core: Pillow
+releases the GIL while it decodes, resizes and encodes, so every core works, and SQLite
+releases it while it writes or waits for its lock, so the loop goes on serving the broker,
+control commands and the other tasks. Where code runs is the tasks' decision (tasks.py), never
+a service's: a task decorated with `off_loop` runs its whole body in a thread; one that
+publishes, or whose service works in steps, runs each blocking call with `run_off_loop`.
+The handlers here are connected to Celery's signals in celery.py.
 """
 
 import os
@@ -26,7 +29,6 @@ from collections.abc import Callable
 from functools import cache, wraps
 from typing import ParamSpec, TypeVar
 
-from celery import signals
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -38,7 +40,6 @@ def is_green(pool_cls) -> bool:
     return bool(getattr(pool_cls, "is_green", False))
 
 
-@signals.celeryd_init.connect
 def size_green_pool(conf, options, **_) -> None:
     """Give a green worker started without `-c` (or worker_concurrency) its green size."""
     # The command line hands the pool over as `pool`, WorkController(pool_cls=...) as `pool_cls`.
@@ -51,7 +52,6 @@ def size_green_pool(conf, options, **_) -> None:
     conf.result_backend_thread_safe = True
 
 
-@signals.worker_init.connect
 def widen_green_prefetch(sender, **_) -> None:
     """A green pool's prefetch window must exceed its pool (see above); 2x does. Its slots
     ack on broker connections of their own, all at once when many tasks end together, so

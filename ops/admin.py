@@ -14,11 +14,11 @@ from .models import DailySummary
 # The tasks that make sense on a schedule: they take no arguments, while every other task
 # works on one job and needs its id.
 PERIODIC_TASKS = (
-    "ops.heartbeat",
-    "ops.sweep_stalled_jobs",
-    "ops.daily_summary",
-    "ops.purge_run_history",
-    "thumbnailer.purge_expired_jobs",
+    "ops.heartbeat_record",
+    "ops.jobs_sweep_lost",
+    "ops.summary_record",
+    "ops.run_history_purge",
+    "thumbnailer.jobs_purge_expired",
 )
 
 

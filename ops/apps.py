@@ -2,10 +2,8 @@ from django.apps import AppConfig
 
 
 class OpsConfig(AppConfig):
-    """The site's own operations: periodic work, its run history, and /health."""
+    """The shared core both apps stand on: background jobs, sending them to the workers,
+    periodic work and its run history, /health."""
 
     name = "ops"
     verbose_name = "Operations"
-
-    def ready(self) -> None:
-        from . import history  # noqa: F401  (connects the run-history signal handlers)

@@ -1,33 +1,23 @@
-"""Beat's heartbeat: the time of its last tick, kept in Redis."""
+"""Beat's heartbeat: the time of its last tick, kept in Redis (written by the worker that ran
+the `ops.heartbeat_record` task beat sent, read by /health)."""
 
 import time
-from functools import cache
 
 from django.conf import settings
-from redis import Redis
 
-
-def redis_client() -> Redis:
-    """One client (and its connection pool) per process: a new one connected afresh for
-    every call, which cost more than the call itself."""
-    return _client(settings.REDIS_URL)
-
-
-@cache
-def _client(url: str) -> Redis:
-    return Redis.from_url(url, **settings.REDIS_SOCKET_TIMEOUTS)
+from . import redis_client
 
 
 def tick_key() -> str:
     return f"{settings.REDIS_KEY_PREFIX}beat:last_tick"
 
 
-def record_tick() -> float:
+def record() -> float:
     now = time.time()
-    redis_client().set(tick_key(), now)
+    redis_client.client().set(tick_key(), now)
     return now
 
 
 def seconds_since_tick() -> float | None:
-    tick = redis_client().get(tick_key())
+    tick = redis_client.client().get(tick_key())
     return None if tick is None else max(0.0, time.time() - float(tick))

@@ -3,20 +3,22 @@ them in the admin next to the schedules; every other task keeps its result in Re
 
 django-celery-beat's DatabaseScheduler puts `periodic_task_name` in the message headers,
 which the worker exposes on the task's request; that is how a periodic run is told apart.
+The `record_*` handlers are connected to Celery's signals in image_parroter/celery.py.
 """
 
 from functools import cache
 
 from celery import Task, states
-from celery.signals import task_failure, task_prerun, task_retry, task_success
-from django_celery_results.backends.database import DatabaseBackend
 
 # What a run that is going well, or went well, records.
 SUCCESSFUL = (states.STARTED, states.SUCCESS)
 
 
 @cache
-def database_backend(app) -> DatabaseBackend:
+def database_backend(app):
+    # Imported here: it loads Django's models, which the Celery app is made before.
+    from django_celery_results.backends.database import DatabaseBackend
+
     return DatabaseBackend(app=app)
 
 
@@ -32,21 +34,17 @@ def record(task: Task, state: str, result=None, traceback: str | None = None) ->
         )
 
 
-@task_prerun.connect
 def record_start(task: Task, **_) -> None:
     record(task, states.STARTED)
 
 
-@task_success.connect
 def record_success(sender: Task, result, **_) -> None:
     record(sender, states.SUCCESS, result)
 
 
-@task_retry.connect
 def record_retry(sender: Task, reason, einfo, **_) -> None:
     record(sender, states.RETRY, reason, einfo and einfo.traceback)
 
 
-@task_failure.connect
 def record_failure(sender: Task, exception, einfo, **_) -> None:
     record(sender, states.FAILURE, exception, einfo.traceback)

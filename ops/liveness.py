@@ -9,8 +9,9 @@ A job is alive while any of these holds, and lost when none does:
 - one of its messages was taken by a worker less than JOB_LEASE_SECONDS ago (reserved, about
   to start).
 
-Task ids start with their job's id (BackgroundJob.new_task_id), which is how a lease, a
-message and a job are matched.
+Task ids start with their job's id (ops.dispatch.task_id), which is how a lease, a message
+and a job are matched. `take_lease` and `put_down` are connected to Celery's signals in
+image_parroter/celery.py.
 """
 
 import json
@@ -19,11 +20,11 @@ import threading
 import time
 from collections import Counter
 
-from celery import signals
 from django.conf import settings
 from redis import RedisError
 
-from .heartbeat import redis_client
+from . import redis_client
+from .dispatch import job_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +32,6 @@ logger = logging.getLogger(__name__)
 UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
 # Kombu keeps a queue's prioritised messages in lists of their own beside the queue.
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-
-
-def job_id_of(task_id: str | None) -> str:
-    """The job a task works for, or "" for a task of no job (the heartbeat, the sweep)."""
-    job_id, dot, _ = (task_id or "").partition(".")
-    return job_id if dot else ""
 
 
 def redelivered(task) -> bool:
@@ -57,7 +52,7 @@ _renewer_started = threading.Event()
 
 def _renew(job_ids) -> None:
     try:
-        with redis_client().pipeline(transaction=False) as pipe:
+        with redis_client.client().pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.set(_lease_key(job_id), 1, ex=settings.JOB_LEASE_SECONDS)
             pipe.execute()
@@ -71,8 +66,8 @@ def _renew_forever() -> None:
         _renew(list(_in_hand))
 
 
-@signals.task_prerun.connect
-def _take_lease(task_id=None, **_) -> None:
+def take_lease(task_id=None, **_) -> None:
+    """Before a task runs (task_prerun): this process holds a task of its job."""
     # A thread under prefork and the threads pool, a greenlet under gevent (patched).
     if not _renewer_started.is_set():
         _renewer_started.set()
@@ -82,8 +77,8 @@ def _take_lease(task_id=None, **_) -> None:
         _renew([job_id])
 
 
-@signals.task_postrun.connect
-def _put_down(task_id=None, **_) -> None:
+def put_down(task_id=None, **_) -> None:
+    """After a task ran (task_postrun)."""
     # The lease itself is left to expire: another process may hold a task of the same job.
     if (job_id := job_id_of(task_id)) in _in_hand:
         _in_hand[job_id] -= 1
@@ -103,7 +98,7 @@ def alive(job_ids: list[str]) -> set[str]:
     """Those of `job_ids` with a live lease or a message in the broker (see above)."""
     if not job_ids:
         return set()
-    client, prefix = redis_client(), settings.REDIS_KEY_PREFIX
+    client, prefix = redis_client.client(), settings.REDIS_KEY_PREFIX
     leases = client.mget([_lease_key(job_id) for job_id in job_ids])
     found = {job_id for job_id, lease in zip(job_ids, leases, strict=True) if lease}
     for queue in settings.CELERY_TASK_QUEUES:

@@ -1,20 +1,12 @@
-"""What every background job has in common: a status a person can watch, and a way to
-be (re-)dispatched to the workers."""
+"""What every background job has in common: a status a person can watch, changed by single
+UPDATE statements. Sending work to the workers is ops.dispatch's."""
 
-import logging
 import uuid
 from datetime import timedelta
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
-from redis import RedisError
-
-logger = logging.getLogger(__name__)
-
-# What publishing raises when Redis is down or unreachable (after the publish retry policy).
-BROKER_ERRORS = (BrokerError, RedisError, OSError)
 
 
 class JobStatus(models.TextChoices):
@@ -32,8 +24,9 @@ class JobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.exclude(status__in=FINAL_STATUSES)
 
-    def untouched(self, *, for_: timedelta):
-        """Unfinished jobs whose row nobody has changed for `for_`: waiting, or lost."""
+    def maybe_lost(self, *, for_: timedelta):
+        """Unfinished jobs whose row nobody has changed for `for_`: waiting, or lost (the
+        sweep asks ops.liveness which)."""
         return self.unfinished().filter(updated_at__lt=timezone.now() - for_)
 
 
@@ -59,6 +52,9 @@ class BackgroundJob(models.Model):
 
     # The sweep fails a lost job that has had this many attempts.
     max_attempts = 3
+    # The registered name of the task that works on a job of this kind (ops.dispatch sends it
+    # the job's id).
+    task_name: str
 
     class Meta:
         abstract = True
@@ -72,29 +68,6 @@ class BackgroundJob(models.Model):
     def state_token(self) -> str:
         """What a page showing this job has seen; it changes whenever the page would."""
         return f"{self.status}-{self.progress}"
-
-    def dispatch(self) -> None:
-        """Send the work to the workers now. Each job kind says how, giving each task it sends
-        an id from new_task_id()."""
-        raise NotImplementedError
-
-    def new_task_id(self) -> str:
-        """A task id that names this job, so the sweep can tell which jobs the broker holds."""
-        return f"{self.pk}.{uuid.uuid4().hex[:12]}"
-
-    def enqueue(self) -> None:
-        """Dispatch once the surrounding transaction commits, so the task finds its row.
-
-        If Redis cannot take the message, the job stays a queued row (an outbox of one) and
-        the person gets their page at once; the sweep sends it when Redis is back."""
-        transaction.on_commit(self.try_dispatch)
-
-    def try_dispatch(self) -> None:
-        """dispatch(), or a warning in the log if Redis cannot take the message."""
-        try:
-            self.dispatch()
-        except BROKER_ERRORS as exc:
-            logger.warning("%s waits for the broker (%s); the sweep will send it", self, exc)
 
     def _update(self, **fields) -> bool:
         """Change an unfinished job (one that was cancelled meanwhile stays cancelled)."""
@@ -140,14 +113,14 @@ class BackgroundJob(models.Model):
         tasks find it final and stop (or, finishing, keep nothing)."""
         return self._update(status=JobStatus.CANCELLED, error="", finished_at=timezone.now())
 
-    def redispatch_lost(self) -> str | None:
-        """Send a lost job (ops.liveness) to the workers again, or fail it once max_attempts
-        runs of it were lost, as when it kills its worker every time.
+    def claim_lost(self) -> str | None:
+        """Take a lost job (ops.liveness) back to `queued`, for the sweep to send again, or fail
+        it once max_attempts runs of it were lost, as when it kills its worker every time.
 
-        Returns the new status (`queued`: sent again, `failed`: given up), or None when another
-        sweep or a worker changed the row first: the UPDATE only matches the row as this sweep
-        read it. Only runs count as attempts (mark_running counts them); a message lost before
-        any worker took it (Redis was down) is simply sent again.
+        Returns the new status, or None when another sweep or a worker changed the row first:
+        the UPDATE only matches the row as this sweep read it. Only runs count as attempts
+        (mark_running counts them); a message lost before any worker took it (Redis was down)
+        is simply sent again.
         """
         now = timezone.now()
         claim = type(self).objects.filter(
@@ -161,8 +134,6 @@ class BackgroundJob(models.Model):
         if not claim.update(updated_at=now, **fields):
             return None
         self.refresh_from_db()
-        if self.status == JobStatus.QUEUED:
-            self.dispatch()
         return self.status
 
 

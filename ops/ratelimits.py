@@ -3,7 +3,7 @@
 from django.conf import settings
 from django_ratelimit.core import get_usage
 
-from .models import BROKER_ERRORS
+from . import redis_client
 
 
 def upload_wait(request) -> int | None:
@@ -15,7 +15,7 @@ def upload_wait(request) -> int | None:
         usage = get_usage(
             request, group="uploads", key="ip", rate=settings.UPLOAD_RATE, increment=True
         )
-    except BROKER_ERRORS:
+    except redis_client.ERRORS:
         return None
     if usage and usage["should_limit"]:
         return max(1, usage["time_left"])

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from . import liveness
+from . import dispatch, liveness
 from .models import BackgroundJob, DailySummary, JobStatus
 
 
@@ -17,18 +17,19 @@ def job_models() -> list[type[BackgroundJob]]:
 
 
 def jobs_sweep_lost(*, lease: timedelta) -> dict[str, int]:
-    """Re-dispatch the jobs that are lost (ops.liveness), failing those out of attempts.
+    """Send the jobs that are lost (ops.liveness) again, failing those out of attempts.
 
-    Only jobs untouched for `lease` are looked at, and read before the broker is: a job that
-    moves on meanwhile changes its row, and the claim in redispatch_lost then misses it."""
+    Only jobs whose rows nobody changed for `lease` are looked at, and read before the broker
+    is: a job that moves on meanwhile changes its row, and its claim (claim_lost) then misses."""
     outcome = {"redispatched": 0, "failed": 0}
-    jobs = [job for model in job_models() for job in model.objects.untouched(for_=lease)]
+    jobs = [job for model in job_models() for job in model.objects.maybe_lost(for_=lease)]
     alive = liveness.alive([str(job.pk) for job in jobs])  # one look at the broker
     for job in jobs:
         if str(job.pk) in alive:
             continue
-        status = job.redispatch_lost()
+        status = job.claim_lost()
         if status == JobStatus.QUEUED:
+            dispatch.send(job)
             outcome["redispatched"] += 1
         elif status == JobStatus.FAILED:
             outcome["failed"] += 1

@@ -1,39 +1,68 @@
-"""Periodic tasks. Each is safe when two copies run at once (a second beat started by
-mistake): the heartbeat and the summary overwrite the same value, the sweep claims each job
-with a conditional UPDATE, and deleting old runs twice deletes them once."""
+"""The base of every job's tasks, and the periodic tasks.
+
+Each periodic task is safe when two copies run at once (a second beat started by mistake):
+the heartbeat and the summary overwrite the same value, the sweep claims each job with a
+conditional UPDATE, and deleting old runs twice deletes them once."""
 
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
-from . import heartbeat as heartbeat_store
-from . import services
+from image_parroter.pools import run_off_loop
+
+from . import heartbeat, services
+from .dispatch import job_id_of
+
+# A locked SQLite database, a lost database or storage connection: worth another try.
+TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError)
+
+
+class JobTask(Task):
+    """A task that works for one job (its task id names the job: ops.dispatch).
+
+    Transient errors are retried with backoff. A task that fails for good (a crash, its retries
+    spent) fails its job through `fail_job`, which each kind of job defines: the same way for
+    thumbnail jobs and user batches. A task whose worker died is no failure: its message goes
+    back to the queue (late acks), and the sweep counts such runs (BackgroundJob.mark_running).
+    """
+
+    autoretry_for = TRANSIENT_ERRORS
+    retry_backoff = True
+    max_retries = 5
+
+    def fail_job(self, job_id: str) -> None:
+        raise NotImplementedError
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if job_id := job_id_of(task_id):
+            run_off_loop(self.fail_job, job_id)
 
 
 # Every 10 s: its run history keeps only the runs that failed (ops.history).
-@shared_task(name="ops.heartbeat", ignore_result=False, run_history="failures")
-def heartbeat() -> float:
+@shared_task(name="ops.heartbeat_record", ignore_result=False, run_history="failures")
+def heartbeat_record() -> float:
     """Record that beat (or whoever sent this) reached a worker; returns the tick's time."""
-    return heartbeat_store.record_tick()
+    return heartbeat.record()
 
 
-@shared_task(name="ops.sweep_stalled_jobs")
-def sweep_stalled_jobs() -> dict[str, int]:
-    """Re-dispatch lost jobs (their message or their worker was lost); fail those out of
+@shared_task(name="ops.jobs_sweep_lost")
+def jobs_sweep_lost() -> dict[str, int]:
+    """Send lost jobs again (their message or their worker was lost); fail those out of
     attempts. Waiting and working jobs are left alone (ops.liveness)."""
     return services.jobs_sweep_lost(lease=timedelta(seconds=settings.JOB_LEASE_SECONDS))
 
 
-@shared_task(name="ops.daily_summary")
-def daily_summary() -> str:
+@shared_task(name="ops.summary_record")
+def summary_record() -> str:
     """Record yesterday's users, jobs and failures."""
     yesterday = timezone.localdate() - timedelta(days=1)
     return str(services.summary_record(day=yesterday))
 
 
-@shared_task(name="ops.purge_run_history")
-def purge_run_history() -> int:
+@shared_task(name="ops.run_history_purge")
+def run_history_purge() -> int:
     """Delete recorded periodic runs older than RUN_HISTORY_DAYS."""
     return services.run_history_purge(older_than=timedelta(days=settings.RUN_HISTORY_DAYS))

@@ -1,41 +1,21 @@
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from image_parroter.celery import app as celery_app
 
-from . import heartbeat
-from .models import BROKER_ERRORS
+from . import heartbeat, redis_client
 
 WORKERS_CACHE_KEY = "ops:health:workers"
-
-
-def unchanged_since_seen(request, job) -> HttpResponse | None:
-    """204 No Content when the page following `job` (static/follow.js) has already shown its
-    state: the cheap answer to most of a page's questions."""
-    if request.GET.get("seen") == job.state_token:
-        return HttpResponse(status=204)
-    return None
 
 
 def favicon(request):
     """Browsers ask for /favicon.ico whatever a page links; pages link the SVG itself."""
     return redirect(static("favicon.svg"), permanent=True)
-
-
-def wants_json(request) -> bool:
-    """A script that asked for JSON (Accept: application/json), not a browser."""
-    accept = request.headers.get("Accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def form_errors_json(form, status: int = 400) -> JsonResponse:
-    """A form's errors for a script: {"errors": {field: [{"message", "code"}]}}."""
-    return JsonResponse({"errors": form.errors.get_json_data()}, status=status)
 
 
 def database_answers() -> bool:
@@ -49,8 +29,8 @@ def database_answers() -> bool:
 
 def redis_answers() -> bool:
     try:
-        return heartbeat.redis_client().ping()
-    except BROKER_ERRORS:
+        return redis_client.client().ping()
+    except redis_client.ERRORS:
         return False
 
 
@@ -69,7 +49,7 @@ def redis_facts() -> tuple[list[str], float | None]:
     between the ping and these questions."""
     try:
         return workers_seen(), heartbeat.seconds_since_tick()
-    except BROKER_ERRORS:
+    except redis_client.ERRORS:
         return [], None
 
 

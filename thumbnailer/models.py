@@ -1,6 +1,5 @@
 """A thumbnail job: the images a person uploaded and the one archive made from them."""
 
-from celery import chord
 from django.db import models
 from django.urls import reverse
 
@@ -17,8 +16,11 @@ def original_path(image: "JobImage", filename: str) -> str:
 
 
 class ThumbnailJob(BackgroundJob):
+    # One image is made by that task itself; several are spread over the workers as a chord.
+    task_name = "thumbnailer.job_run"
+
     session_key = models.CharField("owner session", max_length=40, db_index=True)
-    # Made when the owner asks for a share link (services.job_share_link); empty: not shared.
+    # Made when the owner asks for a share link (services.job_share_key); empty: not shared.
     share_key = models.CharField(max_length=64, blank=True, editable=False)
     sizes = models.JSONField("sizes (px)", default=list)
     archive = models.FileField(max_length=300, blank=True)
@@ -35,28 +37,6 @@ class ThumbnailJob(BackgroundJob):
     @property
     def download_name(self) -> str:
         return f"thumbnails-{str(self.pk)[:8]}.zip"
-
-    def dispatch(self) -> None:
-        """Send the job to the workers: one fire-and-forget message, `run_job`, which makes a
-        single image itself and spreads several over the workers (fan_out). The web never
-        sends a task that stores a result, so it never subscribes to results in Redis.
-
-        Safe to call again (a sweep re-dispatching a lost job): finished images are skipped
-        and no second archive is ever made."""
-        from .tasks import fail_job, run_job
-
-        job_id = str(self.pk)
-        run_job.si(job_id).set(task_id=self.new_task_id()).on_error(fail_job.si(job_id)).delay()
-
-    def fan_out(self, image_ids: list[int]) -> None:
-        """A chord of one task per image, whose callback builds the archive; if the work
-        fails for good, fail_job fails the job. Sent from a worker, on its event loop."""
-        from .tasks import build_archive, fail_job, make_image_thumbnails
-
-        job_id = str(self.pk)
-        images = [make_image_thumbnails.si(pk).set(task_id=self.new_task_id()) for pk in image_ids]
-        archive = build_archive.si(job_id).set(task_id=self.new_task_id())
-        chord(images, archive.on_error(fail_job.si(job_id))).delay()
 
 
 class JobImage(models.Model):

@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from ops import dispatch
 from ops.models import FINAL_STATUSES, JobStatus
 
 from . import imaging
@@ -51,7 +52,7 @@ def job_create(
     uploads: Sequence[tuple[UploadedFile, imaging.ImageInfo]],
     sizes: Sequence[int],
 ) -> ThumbnailJob:
-    """Store the uploads under sanitised, distinct names and enqueue the job after commit.
+    """Store the uploads under sanitised, distinct names and send the job after commit.
 
     The files are written first, so the transaction (which holds SQLite's write lock) only
     inserts the rows."""
@@ -68,7 +69,7 @@ def job_create(
         with transaction.atomic():
             job.save()
             JobImage.objects.bulk_create(images)
-            job.enqueue()
+            dispatch.send(job)
     except BaseException:
         # The rows are rolled back; the files written so far must go too.
         delete_folder(job_folder(job.pk))
@@ -220,7 +221,7 @@ def job_rerun(*, job: ThumbnailJob) -> None:
             status=JobStatus.QUEUED, progress=0, error="", finished_at=None
         )
         job.refresh_from_db()
-        job.enqueue()
+        dispatch.send(job)
 
 
 def jobs_purge_expired() -> int:

@@ -1,33 +1,41 @@
-"""Thin tasks: load the row by primary key, call the service, return a small JSON value.
+"""Thin tasks, each named after the service it calls: load the rows by primary key, call the
+service, return a small JSON value.
 
-Their bodies run off a gevent worker's event loop (`off_loop`, `run_off_loop`): the database,
-the storage and Pillow there; publishing on the loop."""
+Their blocking work (the database, the storage, Pillow) runs off a gevent worker's event loop
+(`off_loop`, `run_off_loop`: image_parroter/pools.py); publishing stays on the loop."""
 
-from celery import shared_task
-from django.db import OperationalError
+from celery import chord, shared_task
 
 from image_parroter.pools import off_loop, run_off_loop
+from ops.dispatch import task_id
 from ops.liveness import redelivered
+from ops.tasks import JobTask
 
 from . import services
 from .models import JobImage, ThumbnailJob
 
-# A locked SQLite database, a lost database or storage connection: worth another try.
-TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError)
-RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "max_retries": 5}
+
+class ThumbnailJobTask(JobTask):
+    def fail_job(self, job_id: str) -> None:
+        """A task of the job failed for good (a crash, retries spent)."""
+        job = ThumbnailJob.objects.filter(pk=job_id).first()
+        if job is not None and not job.is_final:
+            services.job_fail(job=job, reason=services.INTERNAL_ERROR)
 
 
 # Nobody reads a job task's return value (the job's row says how it went), so none is
 # stored; a chord's members must store theirs, for the chord to know when they are all done.
-@shared_task(bind=True, name="thumbnailer.run_job", ignore_result=True, **RETRY)
-def run_job(self, job_id: str) -> None:
-    """A job's one entry point (from the web, and from the sweep): a single image still to
-    make is made here, thumbnails and archive; several are spread over the workers."""
+@shared_task(bind=True, base=ThumbnailJobTask, name="thumbnailer.job_run", ignore_result=True)
+def job_run(self, job_id: str) -> None:
+    """A job's one entry point (ops.dispatch.send): a single image still to make is made here,
+    thumbnails and archive; several become a chord of one task per image, whose callback
+    builds the archive. Safe to run again: finished images are skipped, one archive is kept."""
     job, pending = run_off_loop(_job_and_pending_images, job_id)
     if job is None:  # purged, or finished meanwhile
         return
-    if len(pending) > 1:
-        job.fan_out(pending)  # publishing stays on the event loop (see pools.off_loop)
+    if len(pending) > 1:  # published here, on the event loop
+        images = [image_thumbnails_make.si(pk).set(task_id=task_id(job)) for pk in pending]
+        chord(images, job_archive_build.si(job_id).set(task_id=task_id(job))).delay()
     else:
         run_off_loop(services.job_run, job=job, redelivered=redelivered(self))
 
@@ -39,23 +47,24 @@ def _job_and_pending_images(job_id: str) -> tuple[ThumbnailJob | None, list[int]
     return job, list(job.images.filter(done=False).values_list("pk", flat=True))
 
 
-@shared_task(bind=True, name="thumbnailer.make_image_thumbnails", **RETRY)
-def make_image_thumbnails(self, image_id: int) -> bool:
+@shared_task(bind=True, base=ThumbnailJobTask, name="thumbnailer.image_thumbnails_make")
+def image_thumbnails_make(self, image_id: int) -> bool:
     """One image of a chord."""
-    return run_off_loop(_make_image, image_id, redelivered(self))
+    return run_off_loop(_image_thumbnails_make, image_id, was_redelivered=redelivered(self))
 
 
-def _make_image(image_id: int, redelivered: bool) -> bool:
+def _image_thumbnails_make(image_id: int, *, was_redelivered: bool) -> bool:
     image = JobImage.objects.select_related("job").filter(pk=image_id).first()
     if image is None:
         return False
-    services.image_thumbnails_make(image=image, redelivered=redelivered)
+    services.image_thumbnails_make(image=image, redelivered=was_redelivered)
     return True
 
 
-@shared_task(name="thumbnailer.build_archive", ignore_result=True, **RETRY)
+@shared_task(base=ThumbnailJobTask, name="thumbnailer.job_archive_build", ignore_result=True)
 @off_loop
-def build_archive(job_id: str) -> str | None:
+def job_archive_build(job_id: str) -> str | None:
+    """A chord's callback."""
     job = ThumbnailJob.objects.filter(pk=job_id).first()
     if job is None:
         return None
@@ -63,18 +72,7 @@ def build_archive(job_id: str) -> str | None:
     return job.status
 
 
-@shared_task(name="thumbnailer.fail_job", ignore_result=True, **RETRY)
+@shared_task(name="thumbnailer.jobs_purge_expired")
 @off_loop
-def fail_job(job_id: str) -> str | None:
-    """The chord's error callback: an image task failed for good (a crash, retries spent)."""
-    job = ThumbnailJob.objects.filter(pk=job_id).first()
-    if job is None or job.is_final:
-        return None
-    services.job_fail(job=job, reason=services.INTERNAL_ERROR)
-    return job.status
-
-
-@shared_task(name="thumbnailer.purge_expired_jobs")
-@off_loop
-def purge_expired_jobs() -> dict:
+def jobs_purge_expired() -> dict:
     return {"deleted": services.jobs_purge_expired()}

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ops import ratelimits
 from ops.models import JobStatus
-from ops.views import form_errors_json, unchanged_since_seen, wants_json
+from ops.responses import form_errors_json, unchanged_since_seen, wants_json
 
 from . import services
 from .forms import UploadForm

@@ -8,6 +8,8 @@ from ops.models import BackgroundJob
 class UserBatch(BackgroundJob):
     """A request for `total` random accounts, made in the background; `created` counts them."""
 
+    task_name = "users.user_batch_fill"
+
     total = models.PositiveIntegerField("users requested")
     created = models.PositiveIntegerField("users created", default=0)
     # The browser session that asked for it, which may cancel it (empty: the shell's command).
@@ -22,11 +24,6 @@ class UserBatch(BackgroundJob):
 
     def get_absolute_url(self) -> str:
         return reverse("users:batch_status", args=[self.pk])
-
-    def dispatch(self) -> None:
-        from .tasks import generate_batch
-
-        generate_batch.apply_async((str(self.pk),), task_id=self.new_task_id())
 
 
 class User(AbstractUser):

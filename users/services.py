@@ -3,13 +3,14 @@
 import os
 import string
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
 from django.utils import timezone
 
-from image_parroter.pools import run_off_loop
+from ops import dispatch
 
 from .models import User, UserBatch
 
@@ -23,10 +24,10 @@ CHUNK_PAUSE_SECONDS = 0.01
 
 
 def user_batch_create(*, total: int, session_key: str = "") -> UserBatch:
-    """Record a batch of `total` random users and hand it to the workers after commit."""
+    """Record a batch of `total` random users and send it to the workers after commit."""
     with transaction.atomic():
         batch = UserBatch.objects.create(total=total, session_key=session_key)
-        batch.enqueue()
+        dispatch.send(batch)
     return batch
 
 
@@ -60,12 +61,17 @@ def unusable_passwords(count: int) -> list[str]:
     return [UNUSABLE_PASSWORD_PREFIX + rest for rest in random_strings(count=count, length=40)]
 
 
+def _call(function: Callable, /, *args, **kwargs):
+    return function(*args, **kwargs)
+
+
 def user_batch_fill(
     *,
     batch: UserBatch,
     chunk_size: int | None = None,
     seconds: float | None = None,
     redelivered: bool = False,
+    run_chunk: Callable = _call,
 ) -> bool:
     """Make the users `batch` still lacks, chunk by chunk, until it has exactly `total`.
 
@@ -74,7 +80,8 @@ def user_batch_fill(
     count it reads is exact and the users it adds commit together with the new count.
     With `seconds`, stops after the chunk that passes that time and returns False (the batch
     stays running); returns True once the batch is done, or failed (see mark_running for
-    `redelivered`).
+    `redelivered`). Each chunk is `run_chunk(make_chunk, **arguments)`: the task runs them off
+    a gevent worker's loop one at a time, so its other tasks run between chunks.
     """
     chunk_size = chunk_size or settings.USERS_GENERATE_CHUNK_SIZE
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -87,8 +94,7 @@ def user_batch_fill(
         UserBatch.objects.filter(pk=locked.pk).update(
             created=created, progress=created * 100 // locked.total
         )
-    # Each chunk in a real thread in a gevent worker: the loop serves the other tasks meanwhile.
-    while run_off_loop(_add_chunk, batch_pk=batch.pk, chunk_size=chunk_size):
+    while run_chunk(_add_chunk, batch_pk=batch.pk, chunk_size=chunk_size):
         if deadline is not None and time.monotonic() > deadline:
             return False
         # SQLite has one writer at a time and does not queue the others: they retry after

@@ -1,43 +1,43 @@
+"""Thin tasks, named after the service they call (see thumbnailer/tasks.py)."""
+
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
 
+from image_parroter.pools import run_off_loop
+from ops import dispatch
 from ops.liveness import redelivered
+from ops.tasks import JobTask
 
 from . import services
 from .models import UserBatch
 
+FAILED = "Something went wrong on our side while making the users. Please try again."
 
-# OperationalError is transient (a locked SQLite database, a dropped PostgreSQL connection):
-# committed chunks stay and the retry makes only what is missing. If the retries run out the
-# batch stays unfinished, and ops' sweep dispatches it again later.
-# The batch's row says how it went: no result is stored (and the web that sends it never
-# subscribes to one in Redis).
-@shared_task(
-    bind=True,
-    name="users.generate_batch",
-    ignore_result=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
-def generate_batch(self, batch_id: str) -> int:
+
+class UserBatchTask(JobTask):
+    def fail_job(self, job_id: str) -> None:
+        """The batch's task failed for good (a crash, retries spent); the users made stay."""
+        if batch := UserBatch.objects.filter(pk=job_id).first():
+            batch.mark_failed(FAILED)
+
+
+# A transient error (a locked SQLite database, a dropped PostgreSQL connection) is retried:
+# committed chunks stay and the retry makes only what is missing. The batch's row says how it
+# went: no result is stored.
+@shared_task(bind=True, base=UserBatchTask, name="users.user_batch_fill", ignore_result=True)
+def user_batch_fill(self, batch_id: str) -> int:
     """Make the users a batch still lacks; returns how many it has."""
     batch = UserBatch.objects.get(pk=batch_id)
-    try:
-        # Half the soft time limit each: a batch of any size goes on in a fresh task instead
-        # of being cut off by the worker's time limit.
-        done = services.user_batch_fill(
-            batch=batch,
-            seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT / 2,
-            redelivered=redelivered(self),
-        )
-    except OperationalError:
-        raise
-    except Exception as exc:
-        batch.mark_failed(f"Could not make the users: {exc}")
-        raise
+    # Half the soft time limit each: a batch of any size goes on in a fresh task instead of
+    # being cut off by the worker's time limit. Each chunk runs in a real thread in a gevent
+    # worker, and the loop serves the other tasks between them.
+    done = services.user_batch_fill(
+        batch=batch,
+        seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT / 2,
+        redelivered=redelivered(self),
+        run_chunk=run_off_loop,
+    )
     if not done:
-        batch.dispatch()
+        dispatch.send(batch)
     batch.refresh_from_db()
     return batch.created

@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ops.views import form_errors_json, unchanged_since_seen, wants_json
+from ops.responses import form_errors_json, unchanged_since_seen, wants_json
 
 from . import services
 from .forms import GenerateUsersForm

@@ -13,7 +13,7 @@ from ops import heartbeat
 def test_task_round_trip_through_redis_and_a_worker(worker_factory, pool):
     with worker_factory(pool) as hostname:
         sent_at = time.time()
-        result = celery_app.send_task("ops.heartbeat")
+        result = celery_app.send_task("ops.heartbeat_record")
         tick = result.get(timeout=30)
         assert result.successful()
         assert tick >= sent_at

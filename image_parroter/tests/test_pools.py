@@ -8,7 +8,7 @@ from celery import chain, group
 from django.conf import settings
 
 from image_parroter.celery import app as celery_app
-from ops.tasks import heartbeat
+from ops.tasks import heartbeat_record
 
 pytestmark = pytest.mark.worker
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.worker
 QUEUE = "test-pools"
 NAP = celery_app.signature("tests.nap", queue=QUEUE)
 GRIND = celery_app.signature("tests.grind", queue=QUEUE)
-HEARTBEAT = heartbeat.si().set(queue=QUEUE)
+HEARTBEAT = heartbeat_record.si().set(queue=QUEUE)
 
 
 @pytest.fixture(scope="module")

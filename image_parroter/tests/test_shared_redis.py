@@ -12,8 +12,8 @@ from django.core.cache import cache
 from conftest import running_process
 from image_parroter.celery import app as celery_app
 from image_parroter.settings import database_tag
-from ops import heartbeat
-from ops.tasks import heartbeat as heartbeat_task
+from ops import heartbeat, redis_client
+from ops.tasks import heartbeat_record
 
 pytestmark = pytest.mark.worker
 
@@ -21,14 +21,14 @@ QUEUE = "test-shared-redis"
 
 
 def redis():
-    return heartbeat.redis_client()
+    return redis_client.client()
 
 
 def test_every_key_of_ours_is_under_the_prefix(celery_worker):
     before = set(redis().scan_iter())
     cache.set("shared-redis-probe", 1)
-    heartbeat.record_tick()
-    beat = heartbeat_task.si()
+    heartbeat.record()
+    beat = heartbeat_record.si()
     assert chord([beat.clone(), beat.clone()], beat.clone()).apply_async().get(timeout=30)
     assert celery_app.control.ping(destination=[celery_worker], timeout=2)
     keys = {key.decode() for key in set(redis().scan_iter()) - before}

@@ -6,6 +6,6 @@ register = template.Library()
 
 
 @register.inclusion_tag("ops/summary.html")
-def daily_summary() -> dict:
-    """The latest day's summary: `{% load ops %}{% daily_summary %}`."""
+def latest_summary() -> dict:
+    """The latest day's summary (recorded by ops.summary_record): `{% latest_summary %}`."""
     return {"summary": DailySummary.objects.first()}

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
-from ops import heartbeat
+from ops import heartbeat, redis_client
 from ops.admin import PERIODIC_TASKS
 
 from .conftest import wait_for
@@ -16,11 +16,11 @@ from .conftest import wait_for
 CHANGELIST = "/admin/django_celery_beat/periodictask/"
 RESULTS = "/admin/django_celery_results/taskresult/"
 MIGRATION_SCHEDULES = {
-    "Beat heartbeat": ("ops.heartbeat", "every 10 seconds"),
-    "Sweep stalled jobs": ("ops.sweep_stalled_jobs", "every 30 seconds"),
-    "Purge expired thumbnail jobs": ("thumbnailer.purge_expired_jobs", "5 * * * *"),
-    "Daily summary": ("ops.daily_summary", "10 0 * * *"),
-    "Purge old run history": ("ops.purge_run_history", "30 4 * * *"),
+    "Beat heartbeat": ("ops.heartbeat_record", "every 10 seconds"),
+    "Sweep lost jobs": ("ops.jobs_sweep_lost", "every 30 seconds"),
+    "Purge expired thumbnail jobs": ("thumbnailer.jobs_purge_expired", "5 * * * *"),
+    "Daily summary": ("ops.summary_record", "10 0 * * *"),
+    "Purge old run history": ("ops.run_history_purge", "30 4 * * *"),
 }
 
 
@@ -101,7 +101,7 @@ def test_staff_pick_from_the_projects_registered_tasks(staff_client):
 @pytest.mark.django_db
 def test_a_task_that_needs_a_jobs_id_is_refused_with_a_reason(staff_client):
     data = admin_form_data(
-        staff_client, CHANGELIST + "add/", name="Run a job", task="thumbnailer.run_job"
+        staff_client, CHANGELIST + "add/", name="Run a job", task="thumbnailer.job_run"
     )
     every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
     data["interval"] = every_minute.pk
@@ -119,7 +119,7 @@ def test_the_list_shows_each_tasks_last_run_outcome_next_run_and_history(
 ):
     TaskResult.objects.create(
         task_id="run-1",
-        task_name="ops.daily_summary",
+        task_name="ops.summary_record",
         periodic_task_name="Daily summary",
         status="FAILURE",
     )
@@ -142,12 +142,12 @@ def test_a_task_added_in_the_admin_runs_within_15_s_and_stops_when_disabled(
         task = admin_add_periodic_task(
             staff_client,
             name="Purge from the admin",
-            regtask="ops.purge_run_history",
+            regtask="ops.run_history_purge",
             interval=every_second.pk,
         )
         assert wait_for(lambda: runs_of(task.name), timeout=15)
         history = staff_client.get(RESULTS, {"periodic_task_name": task.name})
-        assert "ops.purge_run_history" in history.text and celery_worker in history.text
+        assert "ops.run_history_purge" in history.text and celery_worker in history.text
 
         staff_client.post(CHANGELIST, {"action": "disable_tasks", "_selected_action": task.pk})
         assert not PeriodicTask.objects.get(pk=task.pk).enabled
@@ -166,7 +166,7 @@ def test_the_migration_made_schedules_and_an_admins_edit_survives_beat_restarts_
     tasks = PeriodicTask.objects.filter(name__in=MIGRATION_SCHEDULES)
     assert {t.name: (t.task, schedule_text(t)) for t in tasks} == MIGRATION_SCHEDULES
 
-    sweep = PeriodicTask.objects.get(name="Sweep stalled jobs")
+    sweep = PeriodicTask.objects.get(name="Sweep lost jobs")
     every_5_minutes, _ = IntervalSchedule.objects.get_or_create(every=5, period="minutes")
     url = f"{CHANGELIST}{sweep.pk}/change/"
     response = staff_client.post(
@@ -188,7 +188,7 @@ def test_the_migration_made_schedules_and_an_admins_edit_survives_beat_restarts_
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_health_reports_beats_tick(migrated_schedules, client, beat_factory):
-    heartbeat.redis_client().delete(heartbeat.tick_key())
+    redis_client.client().delete(heartbeat.tick_key())
     assert client.get("/health").json()["beat_seconds_since_tick"] is None
 
     with beat_factory():

@@ -14,11 +14,11 @@ def test_staff_add_a_periodic_task_in_the_admin_editor(page):
     page.fill("#id_password", "correct horse")
     page.click("input[type=submit]")
     page.fill("#id_name", "Summary every half minute")
-    page.select_option("#id_regtask", "ops.daily_summary")
+    page.select_option("#id_regtask", "ops.summary_record")
     page.select_option("#id_interval", label="every 30 seconds")
     page.click("input[name=_save]")
 
     page.wait_for_selector("text=was added successfully")
     assert page.locator("#result_list").get_by_text("Summary every half minute").is_visible()
     task = PeriodicTask.objects.get(name="Summary every half minute")
-    assert (task.task, task.interval.every, task.enabled) == ("ops.daily_summary", 30, True)
+    assert (task.task, task.interval.every, task.enabled) == ("ops.summary_record", 30, True)

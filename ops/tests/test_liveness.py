@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import running_worker_on
-from ops import liveness
+from ops import dispatch, liveness
 from ops.services import jobs_sweep_lost
 
 from .conftest import wait_for
@@ -22,7 +22,9 @@ def test_under_a_backlog_the_sweep_sends_again_only_the_job_that_was_lost(own_re
     app = own_redis.celery_app()
     waiting = [untouched(user_batch()) for _ in range(300)]
     for batch in waiting:
-        app.send_task("users.generate_batch", args=[str(batch.pk)], task_id=batch.new_task_id())
+        app.send_task(
+            "users.user_batch_fill", args=[str(batch.pk)], task_id=dispatch.task_id(batch)
+        )
     lost = untouched(user_batch())
 
     assert jobs_sweep_lost(lease=LEASE) == {"redispatched": 1, "failed": 0}
@@ -46,7 +48,7 @@ def test_a_worker_keeps_the_lease_on_a_job_while_it_holds_a_task_of_it(
     with running_worker_on(own_redis, "gevent", tmp_path, extra_args, JOB_LEASE_SECONDS="2"):
         # A task of the job that runs for 6 s: three times the lease, and its message was
         # taken long before the end, so only the renewed lease says it is alive.
-        nap = app.send_task("tests.nap", args=(6,), task_id=job.new_task_id())
+        nap = app.send_task("tests.nap", args=(6,), task_id=dispatch.task_id(job))
         time.sleep(4.5)
         assert liveness.alive([str(job.pk)]) == {str(job.pk)}
         assert jobs_sweep_lost(lease=timedelta(seconds=2)) == {"redispatched": 0, "failed": 0}

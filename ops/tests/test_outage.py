@@ -57,7 +57,7 @@ def test_with_redis_down_the_web_answers_at_once_and_keeps_every_job(own_redis, 
 
         own_redis.start()
         time.sleep(2.5)  # the lease: the jobs are lost now, not waiting
-        sweep = own_redis.celery_app().send_task("ops.sweep_stalled_jobs")
+        sweep = own_redis.celery_app().send_task("ops.jobs_sweep_lost")
         assert sweep.get(timeout=30) == {"redispatched": 2, "failed": 0}
 
         for row in (job, batch):

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from ops import tasks
 from ops.models import DailySummary, JobStatus
 from ops.services import summary_record
-from ops.tasks import daily_summary
 from thumbnailer.models import ThumbnailJob
 from users.models import UserBatch
 
@@ -55,9 +55,9 @@ def test_the_daily_task_records_yesterday_once_however_often_it_runs():
     yesterday = timezone.now() - timedelta(days=1)
     make_user("a", yesterday)
 
-    daily_summary()
+    tasks.summary_record()
     make_user("b", yesterday)
-    daily_summary()
+    tasks.summary_record()
 
     summary = DailySummary.objects.get()
     assert summary.day == timezone.localdate() - timedelta(days=1)

@@ -10,10 +10,9 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from image_parroter.celery import app as celery_app
-from ops import heartbeat
+from ops import dispatch, redis_client, tasks
 from ops.models import BackgroundJob, JobStatus
 from ops.services import job_models, jobs_sweep_lost
-from ops.tasks import sweep_stalled_jobs
 from thumbnailer.models import JobImage, ThumbnailJob
 from thumbnailer.tests.images import image_bytes
 from users.models import UserBatch
@@ -24,7 +23,7 @@ LEASE = timedelta(seconds=45)
 
 
 def thumbnail_job(**fields) -> ThumbnailJob:
-    """A job with one image, saved without enqueue(): as if the broker had been down."""
+    """A job with one image, never sent: as if the broker had been down."""
     job = ThumbnailJob.objects.create(session_key="s" * 32, sizes=[64], **fields)
     image = JobImage(job=job, upload_name="photo.jpg", name="photo.jpg")
     image.original.save("photo.jpg", ContentFile(image_bytes()), save=False)
@@ -33,11 +32,11 @@ def thumbnail_job(**fields) -> ThumbnailJob:
 
 
 def user_batch(**fields) -> UserBatch:
-    """A batch of five users, saved without enqueue()."""
+    """A batch of five users, never sent."""
     return UserBatch.objects.create(total=5, **fields)
 
 
-# Each kind of job: how to make one (not enqueued), and what it holds once it ran.
+# Each kind of job: how to make one (never sent), and what it holds once it ran.
 JOB_KINDS = {
     "thumbnail job": (thumbnail_job, lambda job: job.archive.name.endswith(".zip")),
     "user batch": (user_batch, lambda batch: batch.users.count() == batch.created == 5),
@@ -56,9 +55,7 @@ def untouched(job: BackgroundJob) -> BackgroundJob:
 
 def lose_the_messages() -> None:
     """What a Redis that lost its data (or was never reached) holds of the queue: nothing."""
-    heartbeat.redis_client().delete(
-        f"{settings.REDIS_KEY_PREFIX}{celery_app.conf.task_default_queue}"
-    )
+    redis_client.client().delete(f"{settings.REDIS_KEY_PREFIX}{celery_app.conf.task_default_queue}")
 
 
 def finished(job: BackgroundJob) -> BackgroundJob | None:
@@ -124,7 +121,7 @@ def test_the_sweep_redispatches_a_lost_job_and_it_completes(
 ):
     job = untouched(make_job(status=status, attempts=attempts))
 
-    sweep = sweep_stalled_jobs.apply_async(headers={"periodic_task_name": "Sweep stalled jobs"})
+    sweep = tasks.jobs_sweep_lost.apply_async(headers={"periodic_task_name": "Sweep lost jobs"})
     assert sweep.get(timeout=20) == {"redispatched": 1, "failed": 0}
 
     job = wait_for(lambda: finished(job), timeout=30)
@@ -133,7 +130,7 @@ def test_the_sweep_redispatches_a_lost_job_and_it_completes(
     # A run that was lost counts (mark_running counted it), a lost message does not.
     assert job.attempts == attempts + 1
     # The sweep's run is in the history; the job's own tasks are not periodic runs.
-    assert set(TaskResult.objects.values_list("task_name", flat=True)) == {"ops.sweep_stalled_jobs"}
+    assert set(TaskResult.objects.values_list("task_name", flat=True)) == {"ops.jobs_sweep_lost"}
 
 
 @pytest.mark.worker
@@ -146,8 +143,9 @@ def test_of_two_sweeps_that_saw_the_same_lost_job_only_one_redispatches_it(
     job = untouched(make_job())
     seen_by_one, seen_by_other = type(job).objects.get(pk=job.pk), job
 
-    assert seen_by_one.redispatch_lost() == JobStatus.QUEUED
-    assert seen_by_other.redispatch_lost() is None
+    assert seen_by_one.claim_lost() == JobStatus.QUEUED
+    assert seen_by_other.claim_lost() is None
+    dispatch.send(seen_by_one)
 
     job = wait_for(lambda: finished(job), timeout=30)
     assert (job.status, job.attempts) == (JobStatus.DONE, 1)
@@ -158,7 +156,7 @@ def test_of_two_sweeps_that_saw_the_same_lost_job_only_one_redispatches_it(
 def test_two_sweep_tasks_at_once_redispatch_each_job_once(celery_worker):
     jobs = [untouched(make_job()) for make_job, _ in JOB_KINDS.values() for _ in range(2)]
 
-    outcomes = group(sweep_stalled_jobs.s(), sweep_stalled_jobs.s()).delay().get(timeout=20)
+    outcomes = group(tasks.jobs_sweep_lost.s(), tasks.jobs_sweep_lost.s()).delay().get(timeout=20)
 
     assert sum(outcome["redispatched"] for outcome in outcomes) == len(jobs)
     for job in jobs:

@@ -6,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from ops import heartbeat as heartbeat_store
+from ops import heartbeat
 from ops.models import DailySummary
-from ops.tasks import daily_summary, heartbeat, purge_run_history
+from ops.tasks import heartbeat_record, run_history_purge, summary_record
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def test_purging_run_history_keeps_the_recent_days(settings):
     recent = TaskResult.objects.create(task_id="recent", status="SUCCESS")
     TaskResult.objects.filter(pk=old.pk).update(date_done=timezone.now() - timedelta(days=8))
 
-    assert purge_run_history() == 1
+    assert run_history_purge() == 1
     assert list(TaskResult.objects.values_list("task_id", flat=True)) == [recent.task_id]
 
 
@@ -32,11 +32,13 @@ def test_two_copies_of_each_periodic_task_at_once_do_the_work_once(celery_worker
     )
     TaskResult.objects.create(task_id="old", status="SUCCESS")
     TaskResult.objects.update(date_done=timezone.now() - timedelta(days=30))
-    copies = [task.s() for task in (heartbeat, daily_summary, purge_run_history) for _ in "ab"]
+    copies = [
+        task.s() for task in (heartbeat_record, summary_record, run_history_purge) for _ in "ab"
+    ]
 
     results = group(copies).apply_async().get(timeout=30)
 
-    assert heartbeat_store.seconds_since_tick() < 30
+    assert heartbeat.seconds_since_tick() < 30
     assert DailySummary.objects.get().users == 1
     assert sorted(results[4:]) == [0, 1]
     assert not TaskResult.objects.exists()

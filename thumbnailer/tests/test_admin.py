@@ -39,18 +39,18 @@ def test_the_job_list_counts_images_in_one_query_for_any_number_of_jobs(
 
 
 def test_rerun_requeues_only_failed_jobs(
-    admin_client, make_job, django_capture_on_commit_callbacks
+    admin_client, make_job, sent_tasks, django_capture_on_commit_callbacks
 ):
     failed = make_job()
     services.job_fail(job=failed, reason="could not be read")
     queued = make_job()
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             reverse("admin:thumbnailer_thumbnailjob_changelist"),
             {"action": "rerun_failed", "_selected_action": [failed.pk, queued.pk]},
             follow=True,
         )
-    assert [callback.__self__.pk for callback in callbacks] == [failed.pk]
+    assert [args for _, args, _ in sent_tasks] == [[str(failed.pk)]]
     text = response.content.decode()
     assert "Re-queued 1 failed job(s)." in text
     assert "Skipped 1 job(s) that had not failed." in text

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from conftest import running_worker_on
+from ops import dispatch
 from ops.models import JobStatus
 from ops.tests.conftest import wait_for
 from thumbnailer.models import JobImage, ThumbnailJob
@@ -32,8 +33,8 @@ def job_of(name: str) -> ThumbnailJob:
 
 
 def send(app, job) -> None:
-    name = "thumbnailer.run_job" if isinstance(job, ThumbnailJob) else "users.generate_batch"
-    app.send_task(name, args=[str(job.pk)], task_id=job.new_task_id())
+    name = "thumbnailer.job_run" if isinstance(job, ThumbnailJob) else "users.user_batch_fill"
+    app.send_task(name, args=[str(job.pk)], task_id=dispatch.task_id(job))
 
 
 def finished(job):
@@ -86,7 +87,7 @@ def test_the_jobs_of_a_killed_gevent_worker_are_done_soon_after_a_replacement_st
         rows = [batch, *jobs]
         while not all(finished(row) for row in rows):
             assert time.monotonic() - replaced_at < 120, [(row, row.status) for row in rows]
-            app.send_task("ops.sweep_stalled_jobs")
+            app.send_task("ops.jobs_sweep_lost")
             wait_for(lambda: all(finished(row) for row in rows), timeout=30)
     took = time.monotonic() - replaced_at
     print(f"figure: every job of the killed worker done {took:.1f} s after the replacement started")
@@ -108,14 +109,14 @@ def test_a_job_that_kills_its_gevent_worker_every_time_fails_after_three_attempt
                 send(app, poison)
             else:  # as beat does every 30 s: the job is lost, so it is sent again (the
                 # worker may die before the sweep's own result is stored)
-                app.send_task("ops.sweep_stalled_jobs")
+                app.send_task("ops.jobs_sweep_lost")
             proc.wait(timeout=30)  # it took the job, and the job killed it
         poison.refresh_from_db()
         assert (poison.status, poison.attempts) == (JobStatus.RUNNING, attempt)
         time.sleep(2.5)  # its lease lapses
 
     with running_worker_on(own_redis, "gevent", tmp_path, TESTS_TASKS, **env):
-        assert app.send_task("ops.sweep_stalled_jobs").get(timeout=30) == {
+        assert app.send_task("ops.jobs_sweep_lost").get(timeout=30) == {
             "redispatched": 0,
             "failed": 1,
         }

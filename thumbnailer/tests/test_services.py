@@ -42,18 +42,22 @@ def test_job_create_stores_originals_under_safe_distinct_names(make_job, media_r
     assert (job.status, job.progress, job.attempts, job.sizes) == ("queued", 0, 0, [128, 256])
 
 
-def test_job_create_dispatches_only_after_commit(make_job, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+def test_job_create_sends_the_job_only_after_commit(
+    make_job, sent_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
         job = make_job()
-    assert [callback.__self__ for callback in callbacks] == [job]
-    assert callbacks[0].__name__ == "try_dispatch"
+        assert sent_tasks == []  # the rows are not committed yet
+    [(name, args, task_id)] = sent_tasks
+    assert (name, args) == ("thumbnailer.job_run", [str(job.pk)])
+    assert task_id.startswith(f"{job.pk}.")  # the sweep tells the job's messages by it
 
 
 def test_job_create_removes_its_files_when_it_fails(make_job, media_root, monkeypatch):
-    def broken_enqueue(self):
+    def broken_send(job):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(ThumbnailJob, "enqueue", broken_enqueue)
+    monkeypatch.setattr("ops.dispatch.send", broken_send)
     with pytest.raises(RuntimeError):
         make_job(("a.jpg", image_bytes()), ("b.jpg", image_bytes()))
     assert ThumbnailJob.objects.count() == 0

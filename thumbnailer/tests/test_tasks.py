@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from image_parroter.celery import app as celery_app
+from ops import dispatch
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 
@@ -85,7 +86,7 @@ def test_several_images_run_as_one_chord_with_one_archive(celery_worker, client,
 
 def test_dispatching_again_never_makes_a_second_archive(celery_worker, client, media_root):
     job = upload_job(client, upload("a.jpg"), upload("b.jpg"), upload("c.jpg"))
-    job.dispatch()  # a sweep re-dispatching while the first chord runs
+    dispatch.send(job)  # a sweep re-dispatching while the first chord runs
     job = wait_until_final(job)
     archive = job.archive.name
 
@@ -98,8 +99,8 @@ def test_dispatching_again_never_makes_a_second_archive(celery_worker, client, m
     while zips() != [archive] and time.monotonic() < deadline:
         time.sleep(0.05)
     files = stored_files(media_root)
-    job.dispatch()  # and once more after it is done: nothing changes
-    celery_app.send_task("ops.heartbeat").get(timeout=30)  # the worker got past it
+    dispatch.send(job)  # and once more after it is done: nothing changes
+    celery_app.send_task("ops.heartbeat_record").get(timeout=30)  # the worker got past it
     time.sleep(1)
     job.refresh_from_db()
     assert (job.status, job.archive.name) == ("done", archive)
@@ -156,7 +157,7 @@ def test_jobs_and_the_purge_work_through_a_storage_without_paths(
         response = client.get(f"/jobs/{job.pk}/download")
         assert response.status_code == 200
         ThumbnailJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=2))
-        result = celery_app.send_task("thumbnailer.purge_expired_jobs").get(timeout=30)
+        result = celery_app.send_task("thumbnailer.jobs_purge_expired").get(timeout=30)
     assert result == {"deleted": 1}
     assert stored_files(media_root) == []
 
@@ -170,7 +171,7 @@ def test_two_purges_at_once_delete_each_job_once(celery_worker, client, media_ro
     with ThreadPoolExecutor(2) as pool:
         results = list(
             pool.map(
-                lambda _: celery_app.send_task("thumbnailer.purge_expired_jobs").get(timeout=30),
+                lambda _: celery_app.send_task("thumbnailer.jobs_purge_expired").get(timeout=30),
                 range(2),
             )
         )

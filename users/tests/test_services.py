@@ -15,13 +15,16 @@ from users.models import User, UserBatch
 pytestmark = pytest.mark.django_db
 
 
-def test_create_records_a_queued_batch_and_enqueues_after_commit(
-    django_capture_on_commit_callbacks,
+def test_create_records_a_queued_batch_and_sends_it_after_commit(
+    sent_tasks, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         batch = services.user_batch_create(total=120)
+        assert sent_tasks == []  # the row is not committed yet
     assert (batch.status, batch.total, batch.created, batch.progress) == ("queued", 120, 0, 0)
-    assert callbacks == [batch.try_dispatch]
+    [(name, args, task_id)] = sent_tasks
+    assert (name, args) == ("users.user_batch_fill", [str(batch.pk)])
+    assert task_id.startswith(f"{batch.pk}.")
 
 
 def test_fill_makes_exactly_n_users_like_the_tutorial_with_unusable_passwords():

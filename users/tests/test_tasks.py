@@ -7,10 +7,11 @@ import time
 import pytest
 
 from image_parroter.celery import app as celery_app
+from ops import dispatch
 from users import services
 from users.models import UserBatch
 from users.services import user_batch_create
-from users.tasks import generate_batch
+from users.tasks import user_batch_fill
 
 from .conftest import wait_for_batch
 
@@ -22,7 +23,7 @@ def send_to(hostname: str, batch: UserBatch) -> None:
     (the session's worker also listens on the default queue)."""
     queue = f"{hostname}-{batch.pk}"
     celery_app.control.add_consumer(queue, destination=[hostname], reply=True)
-    generate_batch.apply_async((str(batch.pk),), queue=queue)
+    user_batch_fill.apply_async((str(batch.pk),), queue=queue)
 
 
 def test_a_batch_is_made_by_the_worker_and_watched_through_status_json(client, celery_worker):
@@ -50,7 +51,7 @@ def test_two_deliveries_at_once_make_exactly_n(celery_worker):
     """The worker runs both copies side by side (gevent, concurrency 4): one attempt."""
     batch = UserBatch.objects.create(total=5000)
     for _ in range(2):
-        generate_batch.delay(str(batch.pk))
+        user_batch_fill.delay(str(batch.pk))
     wait_for_batch(batch)
     assert (batch.status, batch.created, batch.attempts) == ("done", 5000, 1)
     assert batch.users.count() == 5000
@@ -72,7 +73,8 @@ def test_a_worker_killed_half_way_then_a_redispatch_makes_exactly_n(worker_facto
     assert batch.status == "running"
     assert 2000 <= batch.created == batch.users.count() < 20_000
 
-    assert batch.redispatch_lost() == "queued"  # what ops' sweep does with a lost batch
+    assert batch.claim_lost() == "queued"  # what ops' sweep does with a lost batch
+    dispatch.send(batch)
     wait_for_batch(batch)
     assert (batch.status, batch.created, batch.attempts) == ("done", 20_000, 2)
     assert batch.users.count() == 20_000
@@ -83,7 +85,7 @@ def test_the_gevent_worker_runs_other_tasks_while_a_big_batch_is_made(celery_wor
     while batch.created == 0:
         time.sleep(0.02)
         batch.refresh_from_db()
-    celery_app.send_task("ops.heartbeat").get(timeout=10)
+    celery_app.send_task("ops.heartbeat_record").get(timeout=10)
     batch.refresh_from_db()
     assert batch.status == "running"  # the heartbeat did not wait for the batch
     assert batch.created < 30_000

@@ -28,15 +28,15 @@ def test_generate_form_renders_with_bounds(client):
     assert "From 50 to 500." in html
 
 
-def test_valid_post_creates_a_batch_enqueues_it_and_redirects(
-    client, django_capture_on_commit_callbacks
+def test_valid_post_creates_a_batch_sends_it_and_redirects(
+    client, sent_tasks, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/users/generate/", {"total": "120"}, follow=True)
     batch = UserBatch.objects.get()
     assert batch.total == 120
-    assert [(cb.__func__, cb.__self__.pk) for cb in callbacks] == [
-        (UserBatch.try_dispatch, batch.pk)
+    assert [(name, args) for name, args, _ in sent_tasks] == [
+        ("users.user_batch_fill", [str(batch.pk)])
     ]
     assert response.redirect_chain == [("/users/", 302)]
     assert "120 users are on their way." in response.content.decode()
