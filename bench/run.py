@@ -28,8 +28,9 @@ def benchmarks(quick: bool) -> list[list[str]]:
             ["thumbnails.py", "--repeat", "1", "--quick"],
             ["users.py", "--baseline-users", "3", "--repeat", "1"],
             ["wholepath.py", "--quick"],
+            ["costs.py", "--quick"],
         ]
-    return [["thumbnails.py", "--repeat", "5"], ["users.py"], ["wholepath.py"]]
+    return [["thumbnails.py", "--repeat", "5"], ["users.py"], ["wholepath.py"], ["costs.py"]]
 
 
 def plot(records: list[dict], title: str) -> None:

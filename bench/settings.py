@@ -6,3 +6,8 @@ from image_parroter.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 CELERY_IMPORTS = ["bench.tutorial"]
+
+# bench/costs.py counts the SQL statements of the web and the worker from their logs (Django
+# logs each statement at DEBUG while DEBUG is on).
+if env.bool("BENCH_LOG_SQL", default=False):  # noqa: F405
+    LOGGING["loggers"] = {"django.db.backends": {"level": "DEBUG"}}  # noqa: F405

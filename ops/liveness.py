@@ -74,7 +74,8 @@ def take_lease(task_id=None, **_) -> None:
         threading.Thread(target=_renew_forever, name="job-leases", daemon=True).start()
     if job_id := job_id_of(task_id):
         _in_hand[job_id] += 1
-        _renew([job_id])
+        if _in_hand[job_id] == 1:  # else its lease is held and renewed already
+            _renew([job_id])
 
 
 def put_down(task_id=None, **_) -> None:

@@ -23,8 +23,9 @@ class ThumbnailJobTask(JobTask):
             services.job_fail(job=job, reason=services.INTERNAL_ERROR)
 
 
-# Nobody reads a job task's return value (the job's row says how it went), so none is
-# stored; a chord's members must store theirs, for the chord to know when they are all done.
+# Nobody reads a job task's return value (the job's row says how it went), so none is stored.
+# A chord's members store theirs all the same: Celery's group subscribes, in the worker that
+# sends the chord, to each member's result, and lets go only when that result is published.
 @shared_task(bind=True, base=ThumbnailJobTask, name="thumbnailer.job_run", ignore_result=True)
 def job_run(self, job_id: str) -> None:
     """A job's one entry point (ops.dispatch.send): a single image still to make is made here,
