@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test lint format clean bench bench-quick
+.PHONY: install run test check lint format clean bench bench-quick
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,12 @@ run: install
 # ARGS passes options to pytest, e.g. make test ARGS="-k upload -x".
 test: install
 	$(PY) scripts/devstack.py test $(ARGS)
+
+# The edit-test loop: lint, then every test that starts no worker process and no browser
+# (the `worker` and `browser` markers, which the root conftest.py adds from the fixtures a
+# test uses, and `slow`). Under two minutes; `make test` is still the whole suite.
+check: lint
+	$(PY) scripts/devstack.py test -m "not worker and not browser and not slow" $(ARGS)
 
 # Every benchmark (bench/README.md): bench/results.json and bench/results.png.
 bench: install

@@ -12,7 +12,8 @@ import requests
 import yaml
 from django.conf import settings
 
-from conftest import devstack, http_answers
+from image_parroter.tests.processes import free_port, http_answers
+from image_parroter.tests.waiting import budget
 
 PROCESSES = ("web", "worker", "beat", "flower")
 
@@ -68,17 +69,17 @@ def flower(password: str | None, port: int) -> subprocess.Popen:
 
 @pytest.mark.parametrize("password", [None, "", "short", "change-me", "admin"])
 def test_flower_refuses_to_start_without_a_real_password(password):
-    proc = flower(password, devstack.free_port())
+    proc = flower(password, free_port())
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert b"Flower needs FLOWER_BASIC_AUTH=user:password" in output
 
 
 def test_flower_with_a_real_password_asks_for_it(tmp_path):
-    port = devstack.free_port()
+    port = free_port()
     proc = flower("a long and unguessable one", port)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + budget(60)
         while not http_answers(f"http://127.0.0.1:{port}/healthcheck"):
             assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
             time.sleep(0.3)

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from .test_settings import manage
+from image_parroter.tests.processes import manage
 
 pytestmark = pytest.mark.django_db
 

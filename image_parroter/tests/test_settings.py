@@ -1,13 +1,14 @@
 import os
 import secrets
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 from django.db import connection
+from django_celery_beat.schedulers import DatabaseScheduler
+from kombu.utils.imports import symbol_by_name
 
 from image_parroter.celery import app as celery_app
+from image_parroter.tests.processes import manage
+from ops.schedulers import Scheduler
 
 
 def test_celery_speaks_json_only():
@@ -38,11 +39,31 @@ def test_celery_settings_for_faults_are_chosen_not_defaulted():
     assert conf.worker_max_memory_per_child > 0
 
 
-def test_celery_uses_redis_and_the_database_scheduler():
-    assert celery_app.conf.broker_url == settings.REDIS_URL
-    assert celery_app.conf.result_backend == settings.REDIS_URL
-    assert celery_app.conf.beat_scheduler == "ops.schedulers:Scheduler"
-    assert celery_app.conf.timezone == settings.TIME_ZONE
+def test_celery_uses_the_redis_the_environment_names():
+    """Broker and results on the Redis of REDIS_URL (`devstack.py test` sets it to its own)."""
+    assert type(celery_app.backend).__name__ == "RedisBackend"
+    with celery_app.connection_for_write() as broker:
+        assert broker.transport.driver_type == "redis"
+    if "REDIS_URL" not in os.environ:
+        pytest.skip("REDIS_URL is not set: run the tests through `make test`")
+    assert celery_app.conf.broker_url == os.environ["REDIS_URL"]
+    assert celery_app.conf.result_backend == os.environ["REDIS_URL"]
+
+
+def test_celery_keeps_the_clock_of_djangos_time_zone():
+    """Beat's crontab times (the daily summary at 00:10) are in the zone the site shows."""
+    code = (
+        "from django.utils import timezone; from image_parroter.celery import app; "
+        "print(app.now().utcoffset(), timezone.localtime().utcoffset())"
+    )
+    result = manage("shell", "--verbosity", "0", "-c", code, TIME_ZONE="Asia/Kolkata")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["5:30:00", "5:30:00"]
+
+
+def test_beat_reads_its_schedule_from_the_database():
+    scheduler = symbol_by_name(celery_app.conf.beat_scheduler)
+    assert scheduler is Scheduler and issubclass(scheduler, DatabaseScheduler)
 
 
 @pytest.mark.django_db
@@ -54,19 +75,6 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout():
         assert cursor.fetchone()[0] == "wal"
         cursor.execute("PRAGMA busy_timeout")
         assert cursor.fetchone()[0] >= 5000
-
-
-def manage(*args, **env):
-    """Run manage.py in a fresh process with env on top of ours (a None value unsets it)."""
-    merged = {key: value for key, value in {**os.environ, **env}.items() if value is not None}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        env=merged,
-        capture_output=True,
-        text=True,
-        cwd=settings.BASE_DIR,
-        check=False,
-    )
 
 
 def test_production_settings_pass_check_deploy():

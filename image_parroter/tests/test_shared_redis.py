@@ -9,9 +9,10 @@ from celery import Celery, chord
 from django.conf import settings
 from django.core.cache import cache
 
-from conftest import running_process
 from image_parroter.celery import app as celery_app
 from image_parroter.settings import database_tag
+from image_parroter.tests.processes import TEST_TASKS_ARGS, running_process
+from image_parroter.tests.waiting import budget
 from ops import heartbeat, redis_client
 from ops.tasks import heartbeat_record
 
@@ -46,7 +47,7 @@ def test_another_copy_with_its_own_database_has_its_own_queues(tmp_path, media_d
     other.conf.result_backend_transport_options = {"global_keyprefix": other_prefix}
     theirs = f"another-copy-{uuid.uuid4().hex[:8]}@localhost"
     args = ["worker", "-P", "gevent", "--hostname", theirs, "--queues", QUEUE]
-    args += ["--include", "image_parroter.tests.tasks", "--without-mingle", "--without-gossip"]
+    args += [*TEST_TASKS_ARGS, "--without-mingle", "--without-gossip"]
     env = {
         "DATABASE_URL": f"sqlite:///{other_db['NAME']}",
         "REDIS_KEY_PREFIX": None,  # the default, from its own database
@@ -59,7 +60,7 @@ def test_another_copy_with_its_own_database_has_its_own_queues(tmp_path, media_d
     with running_process(theirs, args, tmp_path / "worker.log", answers_its_own_copy, env):
         assert not celery_app.control.ping(destination=[theirs], timeout=0.5)
         celery_app.send_task("tests.nap", args=(0,), queue=QUEUE)
-        time.sleep(1)
+        time.sleep(budget(1))  # time enough for a worker that listens to take it
         # Still waiting in our queue, where no worker of ours listens.
         assert redis().llen(f"{settings.REDIS_KEY_PREFIX}{QUEUE}") == 1
         redis().delete(f"{settings.REDIS_KEY_PREFIX}{QUEUE}")

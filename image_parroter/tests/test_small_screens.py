@@ -4,6 +4,7 @@ text keeps a 4.5:1 contrast in the light and the dark theme."""
 import pytest
 
 from thumbnailer.models import ThumbnailJob
+from thumbnailer.tests.images import image_bytes
 from users.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -52,13 +53,23 @@ def test_no_page_scrolls_sideways_at_390_px(phone):
         for number in range(60)
     )
     page = phone()
+    # A job of this browser's own session, made through the page (another session's job
+    # page is a 404).
     page.goto("/")
-    page.context.request.get("/")  # the session's cookie is the page's
-    job = ThumbnailJob.objects.create(session_key="x" * 32, sizes=[128, 256, 512])
+    name = f"a-photo-with-a-rather-long-name-{'x' * 40}.jpg"
+    photo = {"name": name, "mimeType": "image/jpeg", "buffer": image_bytes("JPEG", (400, 300))}
+    page.get_by_label("Images").set_input_files([photo])
+    page.get_by_role("button", name="Make thumbnails").click()
+    page.wait_for_url("**/jobs/*/")
+    job = ThumbnailJob.objects.get()
     for path in ("/", "/users/", "/users/generate/", "/admin/login/", f"/jobs/{job.pk}/"):
-        page.goto(path)
+        response = page.goto(path)
+        assert response.status == 200, (path, response.status)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (path, width)
+    # The last page measured is the job's own page, not the 404 page.
+    assert page.title().startswith("Thumbnail job")
+    assert page.get_by_role("button", name="Share a link to this job").is_visible()
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])

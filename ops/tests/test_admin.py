@@ -8,13 +8,14 @@ from django.core.management import call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
+from image_parroter.tests.waiting import budget, wait_for
 from ops import heartbeat, redis_client
 from ops.admin import PERIODIC_TASKS
 
-from .conftest import wait_for
-
 CHANGELIST = "/admin/django_celery_beat/periodictask/"
 RESULTS = "/admin/django_celery_results/taskresult/"
+# What beat logs when it reads the schedule again after an edit.
+SCHEDULE_CHANGED = "DatabaseScheduler: Schedule changed."
 MIGRATION_SCHEDULES = {
     "Beat heartbeat": ("ops.heartbeat_record", "every 10 seconds"),
     "Sweep lost jobs": ("ops.jobs_sweep_lost", "every 30 seconds"),
@@ -138,7 +139,7 @@ def test_a_task_added_in_the_admin_runs_within_15_s_and_stops_when_disabled(
     staff_client, beat_factory, celery_worker
 ):
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
-    with beat_factory():
+    with beat_factory() as log:
         task = admin_add_periodic_task(
             staff_client,
             name="Purge from the admin",
@@ -149,13 +150,17 @@ def test_a_task_added_in_the_admin_runs_within_15_s_and_stops_when_disabled(
         history = staff_client.get(RESULTS, {"periodic_task_name": task.name})
         assert "ops.run_history_purge" in history.text and celery_worker in history.text
 
+        rereads = log.read_text().count(SCHEDULE_CHANGED)
         staff_client.post(CHANGELIST, {"action": "disable_tasks", "_selected_action": task.pk})
         assert not PeriodicTask.objects.get(pk=task.pk).enabled
         # Beat re-reads the schedule at least every 5 s; what it sent before that may still run.
-        time.sleep(7)
+        assert wait_for(lambda: log.read_text().count(SCHEDULE_CHANGED) > rereads, timeout=15)
+        sent = log.read_text().count(f"Sending due task {task.name} (")
+        assert wait_for(lambda: runs_of(task.name) >= sent, timeout=15)
         runs = runs_of(task.name)
-        time.sleep(5)
+        time.sleep(budget(3))  # three of its 1 s intervals
         assert runs_of(task.name) == runs
+        assert log.read_text().count(f"Sending due task {task.name} (") == sent
 
 
 @pytest.mark.worker
@@ -175,8 +180,9 @@ def test_the_migration_made_schedules_and_an_admins_edit_survives_beat_restarts_
     assert response.status_code == 302
 
     for _start_and_restart in range(2):
-        with beat_factory():
-            time.sleep(2)  # beat loads its schedule from the database on its first tick
+        with beat_factory(loglevel="DEBUG") as log:
+            # Beat loads its schedule from the database on its first tick.
+            assert wait_for(lambda: "DatabaseScheduler: initial read" in log.read_text(), 15)
     # A deploy runs the schedules' migration code again: get_or_create leaves the edit alone.
     importlib.import_module("ops.migrations.0002_schedules").create_schedules(django_apps, None)
 

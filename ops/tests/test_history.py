@@ -4,9 +4,8 @@ import pytest
 from celery import current_app
 from django_celery_results.models import TaskResult
 
+from image_parroter.tests.waiting import wait_for
 from ops.tasks import heartbeat_record, run_history_purge
-
-from .conftest import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

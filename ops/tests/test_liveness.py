@@ -6,12 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import running_worker_on
+from image_parroter.tests.factories import untouched, user_batch
+from image_parroter.tests.processes import TEST_TASKS_ARGS, running_worker_on, send_job
+from image_parroter.tests.waiting import wait_for
 from ops import dispatch, liveness
 from ops.services import jobs_sweep_lost
-
-from .conftest import wait_for
-from .test_sweep import untouched, user_batch
 
 LEASE = timedelta(seconds=45)
 
@@ -22,9 +21,7 @@ def test_under_a_backlog_the_sweep_sends_again_only_the_job_that_was_lost(own_re
     app = own_redis.celery_app()
     waiting = [untouched(user_batch()) for _ in range(300)]
     for batch in waiting:
-        app.send_task(
-            "users.user_batch_fill", args=[str(batch.pk)], task_id=dispatch.task_id(batch)
-        )
+        send_job(app, batch)
     lost = untouched(user_batch())
 
     assert jobs_sweep_lost(lease=LEASE) == {"redispatched": 1, "failed": 0}
@@ -37,6 +34,12 @@ def test_under_a_backlog_the_sweep_sends_again_only_the_job_that_was_lost(own_re
     assert lost.updated_at > waiting[0].updated_at  # claimed and sent again
 
 
+def runs(app, worker: str, task_id: str) -> bool:
+    """Whether `worker` has started the task (a task still reserved is not running)."""
+    active = app.control.inspect(destination=[worker], timeout=1).active() or {}
+    return any(task["id"] == task_id for task in active.get(worker, []))
+
+
 @pytest.mark.worker
 @pytest.mark.django_db
 def test_a_worker_keeps_the_lease_on_a_job_while_it_holds_a_task_of_it(
@@ -44,12 +47,15 @@ def test_a_worker_keeps_the_lease_on_a_job_while_it_holds_a_task_of_it(
 ):
     settings.REDIS_URL, settings.JOB_LEASE_SECONDS = own_redis.url, 2
     app, job = own_redis.celery_app(), untouched(user_batch())
-    extra_args = ["--include", "image_parroter.tests.tasks"]
-    with running_worker_on(own_redis, "gevent", tmp_path, extra_args, JOB_LEASE_SECONDS="2"):
+    with running_worker_on(
+        own_redis, "gevent", tmp_path, TEST_TASKS_ARGS, JOB_LEASE_SECONDS="2"
+    ) as (worker, _):
         # A task of the job that runs for 6 s: three times the lease, and its message was
         # taken long before the end, so only the renewed lease says it is alive.
         nap = app.send_task("tests.nap", args=(6,), task_id=dispatch.task_id(job))
-        time.sleep(4.5)
+        assert wait_for(lambda: runs(app, worker, nap.id), timeout=10)
+        time.sleep(4.2)  # more than two leases since the worker started it
+        assert not nap.ready()
         assert liveness.alive([str(job.pk)]) == {str(job.pk)}
         assert jobs_sweep_lost(lease=timedelta(seconds=2)) == {"redispatched": 0, "failed": 0}
         nap.get(timeout=10)

@@ -5,35 +5,18 @@ from datetime import timedelta
 import pytest
 from celery import group
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from image_parroter.celery import app as celery_app
+from image_parroter.tests.factories import thumbnail_job, untouched, user_batch
+from image_parroter.tests.waiting import wait_until_final
 from ops import dispatch, redis_client, tasks
-from ops.models import BackgroundJob, JobStatus
+from ops.models import JobStatus
 from ops.services import job_models, jobs_sweep_lost
-from thumbnailer.models import JobImage, ThumbnailJob
-from thumbnailer.tests.images import image_bytes
+from thumbnailer.models import ThumbnailJob
 from users.models import UserBatch
 
-from .conftest import wait_for
-
 LEASE = timedelta(seconds=45)
-
-
-def thumbnail_job(**fields) -> ThumbnailJob:
-    """A job with one image, never sent: as if the broker had been down."""
-    job = ThumbnailJob.objects.create(session_key="s" * 32, sizes=[64], **fields)
-    image = JobImage(job=job, upload_name="photo.jpg", name="photo.jpg")
-    image.original.save("photo.jpg", ContentFile(image_bytes()), save=False)
-    image.save()
-    return job
-
-
-def user_batch(**fields) -> UserBatch:
-    """A batch of five users, never sent."""
-    return UserBatch.objects.create(total=5, **fields)
 
 
 # Each kind of job: how to make one (never sent), and what it holds once it ran.
@@ -46,21 +29,9 @@ KINDS = pytest.mark.parametrize(
 )
 
 
-def untouched(job: BackgroundJob) -> BackgroundJob:
-    """The job as if nobody had touched its row for two hours."""
-    type(job).objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
-    job.refresh_from_db()
-    return job
-
-
 def lose_the_messages() -> None:
     """What a Redis that lost its data (or was never reached) holds of the queue: nothing."""
     redis_client.client().delete(f"{settings.REDIS_KEY_PREFIX}{celery_app.conf.task_default_queue}")
-
-
-def finished(job: BackgroundJob) -> BackgroundJob | None:
-    job.refresh_from_db()
-    return job if job.is_final else None
 
 
 def test_the_sweep_knows_every_kind_of_job():
@@ -124,7 +95,7 @@ def test_the_sweep_redispatches_a_lost_job_and_it_completes(
     sweep = tasks.jobs_sweep_lost.apply_async(headers={"periodic_task_name": "Sweep lost jobs"})
     assert sweep.get(timeout=20) == {"redispatched": 1, "failed": 0}
 
-    job = wait_for(lambda: finished(job), timeout=30)
+    job = wait_until_final(job, timeout=30)
     assert job.status == JobStatus.DONE, job.error
     assert has_its_result(job)
     # A run that was lost counts (mark_running counted it), a lost message does not.
@@ -147,7 +118,7 @@ def test_of_two_sweeps_that_saw_the_same_lost_job_only_one_redispatches_it(
     assert seen_by_other.claim_lost() is None
     dispatch.send(seen_by_one)
 
-    job = wait_for(lambda: finished(job), timeout=30)
+    job = wait_until_final(job, timeout=30)
     assert (job.status, job.attempts) == (JobStatus.DONE, 1)
 
 
@@ -160,5 +131,5 @@ def test_two_sweep_tasks_at_once_redispatch_each_job_once(celery_worker):
 
     assert sum(outcome["redispatched"] for outcome in outcomes) == len(jobs)
     for job in jobs:
-        job = wait_for(lambda job=job: finished(job), timeout=30)
+        job = wait_until_final(job, timeout=30)
         assert (job.status, job.attempts) == (JobStatus.DONE, 1)

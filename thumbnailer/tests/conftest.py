@@ -2,12 +2,11 @@ from io import BytesIO
 
 import pytest
 
+from image_parroter.tests.factories import upload
 from thumbnailer import imaging, services
 
-from .factories import upload
 from .images import image_bytes
-
-NO_PATH_STORAGE = "thumbnailer.tests.storage.NoPathStorage"
+from .storage import NO_PATH_STORAGE
 
 
 @pytest.fixture

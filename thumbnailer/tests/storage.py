@@ -2,6 +2,9 @@
 
 from django.core.files.storage import FileSystemStorage, Storage
 
+# The setting's value, for STORAGES in this process and MEDIA_STORAGE in a worker's.
+NO_PATH_STORAGE = "thumbnailer.tests.storage.NoPathStorage"
+
 
 class NoPathStorage(Storage):
     """Delegates the storage API to a FileSystemStorage under MEDIA_ROOT, but has no `path()`

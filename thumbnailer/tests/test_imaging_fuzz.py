@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies
 from PIL import Image
 
+from image_parroter.tests.factories import stored_files, upload
 from thumbnailer import imaging
 from thumbnailer.models import ThumbnailJob
 
-from .factories import stored_files, upload
 from .images import exif_with, image_bytes
 
 MAX_PIXELS = 50_000_000

@@ -7,18 +7,13 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from image_parroter.tests.factories import archive_names, run_job, stored_files
 from thumbnailer import services
 from thumbnailer.models import JobImage, ThumbnailJob
 
-from .factories import run_job, stored_files
 from .images import image_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def archive_names(job: ThumbnailJob) -> list[str]:
-    with job.archive.open("rb") as archive, zipfile.ZipFile(archive) as zip_file:
-        return sorted(zip_file.namelist())
 
 
 def test_job_create_stores_originals_under_safe_distinct_names(make_job, media_root):

@@ -2,7 +2,6 @@
 the purge, and a storage backend without `.path()` in both the worker and this process."""
 
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -13,25 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from image_parroter.celery import app as celery_app
+from image_parroter.tests.factories import archive_names, stored_files, upload
+from image_parroter.tests.waiting import budget, wait_for, wait_until_final
 from ops import dispatch
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 
-from .conftest import NO_PATH_STORAGE
-from .factories import stored_files, upload
 from .images import image_bytes, png_with_corrupt_pixels
+from .storage import NO_PATH_STORAGE
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until_final(job: ThumbnailJob, timeout: float = 60) -> ThumbnailJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_final:
-            return job
-        time.sleep(0.1)
-    pytest.fail(f"job still {job.status} at {job.progress}% after {timeout} s")
 
 
 def upload_job(client, *files, sizes=("128", "256")) -> ThumbnailJob:
@@ -40,17 +30,11 @@ def upload_job(client, *files, sizes=("128", "256")) -> ThumbnailJob:
     return ThumbnailJob.objects.get(pk=response["Location"].split("/")[2])
 
 
-def zip_names(job: ThumbnailJob) -> list[str]:
-    with job.archive.open("rb") as archive, zipfile.ZipFile(archive) as zip_file:
-        assert zip_file.testzip() is None
-        return sorted(zip_file.namelist())
-
-
 def test_a_single_image_goes_through_the_worker(celery_worker, client):
     job = upload_job(client, upload("photo.jpg", image_bytes("JPEG", (1200, 900))))
     job = wait_until_final(job)
     assert (job.status, job.progress, job.attempts, job.error) == ("done", 100, 1, "")
-    assert zip_names(job) == [
+    assert archive_names(job) == [
         "originals/photo.jpg",
         "thumbnails/128/photo.jpg",
         "thumbnails/256/photo.jpg",
@@ -69,7 +53,7 @@ def test_several_images_run_as_one_chord_with_one_archive(celery_worker, client,
     ]
     job = wait_until_final(upload_job(client, *files, sizes=["128"]))
     assert (job.status, job.attempts) == ("done", 1)
-    assert zip_names(job) == [
+    assert archive_names(job) == [
         "originals/a-2.png",
         "originals/a.jpg",
         "originals/b.gif",
@@ -95,13 +79,11 @@ def test_dispatching_again_never_makes_a_second_archive(celery_worker, client, m
 
     # The second chord's callback may still be zipping: it loses the race to record its
     # archive, and removes its copy.
-    deadline = time.monotonic() + 30
-    while zips() != [archive] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: zips() == [archive], timeout=30, interval=0.05)
     files = stored_files(media_root)
     dispatch.send(job)  # and once more after it is done: nothing changes
     celery_app.send_task("ops.heartbeat_record").get(timeout=30)  # the worker got past it
-    time.sleep(1)
+    time.sleep(budget(1))
     job.refresh_from_db()
     assert (job.status, job.archive.name) == ("done", archive)
     assert stored_files(media_root) == files
@@ -153,7 +135,7 @@ def test_jobs_and_the_purge_work_through_a_storage_without_paths(
         job = upload_job(client, upload("a.jpg"), upload("b.png", image_bytes("PNG")))
         job = wait_until_final(job)
         assert (job.status, job.error) == ("done", "")
-        assert len(zip_names(job)) == 6
+        assert len(archive_names(job)) == 6
         response = client.get(f"/jobs/{job.pk}/download")
         assert response.status_code == 200
         ThumbnailJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=2))

@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils.html import escape
 from PIL import Image
 
+from image_parroter.tests.factories import run_job, stored_files, upload
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 from thumbnailer.uploads import SizeLimitedUploadHandler
 from thumbnailer.views import STORAGE_UNAVAILABLE
 
-from .factories import run_job, stored_files, upload
 from .images import huge_png, image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -210,12 +210,18 @@ def test_bad_files_get_a_specific_message_and_leave_nothing(client, media_root, 
     assert_refused(response, message, media_root)
 
 
-def assert_refused(response, message, media_root):
+def assert_refused(response, message, media_root, field="images"):
+    """The form came back with `message` among `field`'s errors, shown beside that field
+    (which points to them and is marked invalid), and nothing was kept."""
     assert response.status_code == 200
-    errors = response.context["form"].errors.as_data()
-    assert message in [text for field in errors.values() for error in field for text in error]
+    assert message in response.context["form"].errors.get(field, [])
     html = response.content.decode()
-    assert ('role="alert"' in html and 'aria-invalid="true"' in html) or "sizes-errors" in html
+    shown = re.search(
+        rf'<ul id="{field}-errors" class="field-errors" role="alert">(.*?)</ul>', html
+    )
+    assert shown and f"<li>{escape(message)}</li>" in shown[1], html
+    described = re.search(rf'<[^>]* aria-describedby="[^"]*\b{field}-errors"[^>]*>', html)
+    assert described and 'aria-invalid="true"' in described[0], html
     assert ThumbnailJob.objects.count() == 0
     assert stored_files(media_root) == []
 
@@ -245,7 +251,7 @@ def test_no_file_is_refused(client, media_root):
 def test_no_size_ticked_in_the_form_is_refused(client, media_root):
     data = {"images": [upload()], "sizes_offered": "True"}  # the form, every box unticked
     response = client.post(reverse("thumbnailer:upload"), data)
-    assert_refused(response, "Choose at least one size.", media_root)
+    assert_refused(response, "Choose at least one size.", media_root, field="sizes")
 
 
 def test_a_script_that_leaves_sizes_out_gets_every_size(client, settings):
@@ -257,7 +263,7 @@ def test_a_script_that_leaves_sizes_out_gets_every_size(client, settings):
 
 def test_an_unknown_size_is_refused(client, media_root):
     response = post(client, [upload()], sizes=["128", "999"])
-    assert_refused(response, "999 is not one of the sizes on offer.", media_root)
+    assert_refused(response, "999 is not one of the sizes on offer.", media_root, field="sizes")
 
 
 def test_the_upload_handler_stops_keeping_a_file_past_the_byte_limit(settings):

@@ -1,0 +1,197 @@
+"""Real processes for the tests, on the test database: Celery workers, beat, gunicorn, and a
+redis-server of a test's own. The fixtures that start them are in the root conftest.py."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+
+from image_parroter.celery import app as celery_app
+from ops import dispatch
+
+from .waiting import budget
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(BASE_DIR / "scripts"))
+import devstack  # noqa: E402
+
+free_port = devstack.free_port
+
+# The test being run (the root conftest sets it), which must be marked to start processes.
+current_test = None
+
+CELERY = ("celery", "-A", "image_parroter")
+# A worker's arguments that load the tests' own tasks (image_parroter/tests/tasks.py).
+TEST_TASKS_ARGS = ("--include", "image_parroter.tests.tasks")
+GUNICORN = ("gunicorn", "image_parroter.wsgi", "--workers", "1", "--threads", "4")
+
+
+def manage(*args, **env) -> subprocess.CompletedProcess:
+    """Run manage.py in a fresh process with env on top of ours (a None value unsets it)."""
+    merged = {key: value for key, value in {**os.environ, **env}.items() if value is not None}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        env=merged,
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        check=False,
+    )
+
+
+def worker_database_url() -> str:
+    """A DATABASE_URL for the test database this run created, for worker processes."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def running_process(name, args, log_path: Path, ready, extra_env=None, *, program=CELERY):
+    """Run `python -m <program> <args>` (celery by default) on the test database until
+    `ready()` is true, with extra_env on top of our environment (None unsets a variable).
+
+    Stops it (SIGTERM, then SIGKILL) when the block ends; its output goes to log_path."""
+    if current_test is not None and current_test.get_closest_marker("worker") is None:
+        pytest.fail(f"{current_test.nodeid} starts {name}: mark it pytest.mark.worker")
+    # The test database's URL would give the process another Redis prefix than this one's.
+    env = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        **(extra_env or {}),
+    }
+    env = {key: value for key, value in env.items() if value is not None}
+    command = [sys.executable, "-m", *program, *args]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + budget(60)
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{name} did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def running_worker(
+    pool: str, log_dir: Path, concurrency: int | None, extra_args=(), extra_env=None
+):
+    """Run `celery -A image_parroter worker -P <pool>`; yield its name once it answers.
+
+    concurrency=None starts it without `-c`, with the pool's default size."""
+    hostname = f"test-{pool}-{uuid.uuid4().hex[:8]}@localhost"
+    args = ["worker", "-P", pool, "--hostname", hostname, *extra_args]
+    args += ["--concurrency", str(concurrency)] if concurrency else []
+    args += ["--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+
+    def answers() -> bool:
+        return bool(celery_app.control.ping(destination=[hostname], timeout=0.5))
+
+    with running_process(hostname, args, log_dir / f"{hostname}.log", answers, extra_env):
+        yield hostname
+
+
+@contextmanager
+def running_beat(log_dir: Path, loglevel: str = "INFO"):
+    """Run `celery -A image_parroter beat` (DatabaseScheduler from settings); yield its log."""
+    log_path = log_dir / f"beat-{uuid.uuid4().hex[:8]}.log"
+
+    def started() -> bool:
+        return "beat: Starting..." in log_path.read_text()
+
+    with running_process("beat", ["beat", "--loglevel", loglevel], log_path, started):
+        yield log_path
+
+
+class RedisServer:
+    """A redis-server of a test's own, on a free port, which the test stops and starts again
+    (its append-only file keeps what it held, as a production Redis does)."""
+
+    def __init__(self, data_dir: Path):
+        self.port, self.data_dir, self.proc = free_port(), data_dir, None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = devstack.start_redis(self.port, self.data_dir, append_only=True)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+    def celery_app(self) -> Celery:
+        """A client of the project's queues on this Redis."""
+        # Not the current app: the project's shared tasks must keep sending to its own Redis.
+        app = Celery(broker=self.url, backend=self.url, set_as_current=False)
+        app.conf.update(
+            task_default_queue=celery_app.conf.task_default_queue,
+            broker_transport_options={"global_keyprefix": settings.REDIS_KEY_PREFIX},
+            result_backend_transport_options={"global_keyprefix": settings.REDIS_KEY_PREFIX},
+        )
+        return app
+
+
+def send_job(app: Celery, job) -> None:
+    """Send a job to its task through `app` (a RedisServer's), as ops.dispatch.send does
+    through the project's own Redis."""
+    app.send_task(job.task_name, args=[str(job.pk)], task_id=dispatch.task_id(job))
+
+
+def http_answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+@contextmanager
+def running_worker_on(redis: RedisServer, pool: str, log_dir: Path, extra_args=(), **env):
+    """A worker (`-P pool`, no -c) on `redis` and the test database; yields its name and
+    its process."""
+    hostname, app = f"{pool}-{uuid.uuid4().hex[:8]}@localhost", redis.celery_app()
+    args = ["worker", "-P", pool, "--hostname", hostname, "--loglevel", "INFO", *extra_args]
+
+    def answers() -> bool:
+        return bool(app.control.ping(destination=[hostname], timeout=0.5))
+
+    env = {"REDIS_URL": redis.url, **env}
+    with running_process(hostname, args, log_dir / f"{hostname}.log", answers, env) as proc:
+        yield hostname, proc
+
+
+@contextmanager
+def running_stack(redis: RedisServer, log_dir: Path, **env):
+    """gunicorn and a gevent worker, as `make run` starts them, on `redis` and the test
+    database; yields the site's URL and the worker's name."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    web_args = ["--bind", f"127.0.0.1:{port}"]
+    log = log_dir / "web.log"
+    env = {"REDIS_URL": redis.url, **env}
+    with (
+        running_process("web", web_args, log, lambda: http_answers(url), env, program=GUNICORN),
+        running_worker_on(redis, "gevent", log_dir, **env) as (worker, _),
+    ):
+        yield url, worker
