@@ -3,12 +3,18 @@ from datetime import timedelta
 import pytest
 from celery import group
 from django.contrib.auth import get_user_model
+from django.db import OperationalError
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from ops import heartbeat
-from ops.models import DailySummary
+from image_parroter.tests.factories import thumbnail_job, user_batch
+from ops import dispatch, heartbeat
+from ops.models import DailySummary, JobStatus
 from ops.tasks import heartbeat_record, run_history_purge, summary_record
+from thumbnailer import services as thumbnailer_services
+from thumbnailer.tasks import job_run
+from users import services as users_services
+from users.tasks import FAILED, user_batch_fill
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +27,43 @@ def test_purging_run_history_keeps_the_recent_days(settings):
 
     assert run_history_purge() == 1
     assert list(TaskResult.objects.values_list("task_id", flat=True)) == [recent.task_id]
+
+
+@pytest.mark.parametrize(
+    "error", [RuntimeError("a bug"), OperationalError("locked")], ids=["crash", "retries-spent"]
+)
+@pytest.mark.parametrize(
+    "make_job, task, service, reason",
+    [
+        (user_batch, user_batch_fill, (users_services, "user_batch_fill"), FAILED),
+        (
+            thumbnail_job,
+            job_run,
+            (thumbnailer_services, "job_run"),
+            thumbnailer_services.INTERNAL_ERROR,
+        ),
+    ],
+    ids=["user-batch", "thumbnail-job"],
+)
+def test_a_job_task_that_fails_for_good_fails_its_job(
+    monkeypatch, media_root, error, make_job, task, service, reason
+):
+    """Both kinds fail the same way (JobTask.on_failure): a crash at once, a transient error
+    once its retries are spent (eager retries run at once)."""
+    calls = []
+
+    def fails(**_):
+        calls.append(1)
+        raise error
+
+    monkeypatch.setattr(*service, fails)
+    job = make_job()
+
+    task.apply(args=[str(job.pk)], task_id=dispatch.task_id(job))
+
+    job.refresh_from_db()
+    assert (job.status, job.error) == (JobStatus.FAILED, reason)
+    assert len(calls) == (1 if isinstance(error, RuntimeError) else task.max_retries + 1)
 
 
 @pytest.mark.worker
