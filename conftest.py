@@ -171,7 +171,7 @@ def sent_tasks(monkeypatch) -> list[tuple[str, list, str]]:
     instead of being sent."""
     sent = []
 
-    def send_task(name, args=(), task_id=None, **_):
+    def send_task(name, args=(), kwargs=None, task_id=None, **_):  # as Celery calls it
         sent.append((name, list(args), task_id))
 
     monkeypatch.setattr(celery_app, "send_task", send_task)

@@ -233,8 +233,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # it starts; CELERY_TASK_EVENTS=true has them from the start, with the web's "sent" events.
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=False)
 CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
-# The DatabaseScheduler, less the schedule it adds by itself (ops/schedulers.py).
+# The DatabaseScheduler, sending only while it holds the beat lock, less the schedule it adds
+# by itself (ops/schedulers.py).
 CELERY_BEAT_SCHEDULER = "ops.schedulers:Scheduler"
+# Exactly one beat sends: the holder of a lock in Redis that lapses BEAT_LOCK_SECONDS after
+# its last renewal (it renews every third of that, and stops sending when a renewal fails).
+# Another beat tries every BEAT_LOCK_RETRY_SECONDS, so it takes over within about
+# BEAT_LOCK_SECONDS + 1 s of the holder's death, and at once after a clean shutdown.
+BEAT_LOCK_SECONDS = env.int("BEAT_LOCK_SECONDS", default=15)
+BEAT_LOCK_RETRY_SECONDS = 1
 
 # OPERATIONS (periodic work and /health)
 # A worker renews a lease on each job it has a task of in hand every third of this; the

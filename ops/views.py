@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 
 from image_parroter.celery import app as celery_app
 
-from . import heartbeat, redis_client
+from . import beat_lock, heartbeat, redis_client
 
 WORKERS_CACHE_KEY = "ops:health:workers"
 
@@ -44,13 +44,13 @@ def workers_seen() -> list[str]:
     return workers
 
 
-def redis_facts() -> tuple[list[str], float | None]:
-    """The workers seen and the seconds since beat's tick; nothing if Redis went away
-    between the ping and these questions."""
+def redis_facts() -> tuple[list[str], float | None, str | None]:
+    """The workers seen, the seconds since beat's tick and the beat that holds the lock;
+    nothing if Redis went away between the ping and these questions."""
     try:
-        return workers_seen(), heartbeat.seconds_since_tick()
+        return workers_seen(), heartbeat.seconds_since_tick(), beat_lock.holder()
     except redis_client.ERRORS:
-        return [], None
+        return [], None, None
 
 
 @never_cache
@@ -58,7 +58,7 @@ def health(request):
     """Whether the site can serve: 200 when the database and Redis answer, else 503."""
     database_ok = database_answers()
     redis_ok = redis_answers()
-    workers, since_tick = redis_facts() if redis_ok else ([], None)
+    workers, since_tick, beat = redis_facts() if redis_ok else ([], None, None)
     body = {
         "status": "ok" if database_ok and redis_ok else "unavailable",
         "failed": [name for name, ok in [("database", database_ok), ("redis", redis_ok)] if not ok],
@@ -66,5 +66,6 @@ def health(request):
         "redis": redis_ok,
         "workers": workers,
         "beat_seconds_since_tick": None if since_tick is None else round(since_tick, 1),
+        "beat": beat,
     }
     return JsonResponse(body, status=200 if not body["failed"] else 503)

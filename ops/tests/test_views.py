@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
-from ops import heartbeat, redis_client
+from ops import beat_lock, heartbeat, redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +43,19 @@ def test_health_without_a_tick_says_so(client):
     assert client.get(reverse("ops:health")).json()["beat_seconds_since_tick"] is None
 
 
+def test_health_names_the_beat_that_holds_the_lock(client):
+    redis_client.client().delete(beat_lock.key())
+    assert client.get("/health").json()["beat"] is None
+
+    lock = beat_lock.BeatLock()
+    assert lock.hold()
+    try:
+        assert client.get("/health").json()["beat"] == f"{socket.gethostname()}:{os.getpid()}"
+    finally:
+        lock.release()
+    assert client.get("/health").json()["beat"] is None
+
+
 def test_health_answers_503_naming_redis_when_redis_is_unreachable(client, settings):
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
 
@@ -53,6 +66,7 @@ def test_health_answers_503_naming_redis_when_redis_is_unreachable(client, setti
     assert body["failed"] == ["redis"]
     assert body["database"] is True and body["redis"] is False
     assert body["workers"] == [] and body["beat_seconds_since_tick"] is None
+    assert body["beat"] is None
 
 
 def test_health_answers_503_naming_the_database_when_it_is_unreachable():
