@@ -93,6 +93,7 @@ class ScheduleAdmin(PeriodicTaskAdmin):
     its run history (Task results)."""
 
     form = ScheduleForm
+    change_form_template = "ops/periodic_task_form.html"
     list_display = ["name", "enabled", "task", "scheduler", "last_run", "outcome", "next_run"]
 
     def get_queryset(self, request):

@@ -334,9 +334,7 @@ def test_the_list_holds_the_real_last_and_next_run_of_a_running_schedule(
         # Beat wrote none of these runs back to last_run_at yet (it does every few minutes).
         assert PeriodicTask.objects.get(pk=task.pk).last_run_at is None
         assert listed(page, task.name) == (moment(last), moment(predicted))
-        ticks = {
-            moment(datetime.fromtimestamp(tick, UTC)) for tick in (tick_before, tick_after)
-        }
+        ticks = {moment(datetime.fromtimestamp(tick, UTC)) for tick in (tick_before, tick_after)}
         assert listed(page, beats.name)[0] in ticks
 
         # And the next run does begin then.
