@@ -55,7 +55,8 @@ class ScheduleForm(PeriodicTaskForm):
 def next_run_time(task: PeriodicTask, last_run: datetime | None, now: datetime) -> datetime:
     """When beat sends `task` next (enabled, not before its start time): a crontab's first
     matching minute after now, in the crontab's own time zone; an interval's length after its
-    real last run (or now, if it has none); a clocked task's time.
+    real last run (with none, after its last edit, as beat counts it); at once if that is
+    past; a clocked task's time.
 
     Not `schedule.remaining_estimate(task.last_run_at)`: django-celery-beat writes
     last_run_at back only every few minutes, and the estimate, added to a `now` read a moment
@@ -65,7 +66,9 @@ def next_run_time(task: PeriodicTask, last_run: datetime | None, now: datetime) 
         base, delta, _ = task.schedule.remaining_delta(start)
         return base + delta
     if task.interval:
-        return max(start, last_run + task.schedule.run_every) if last_run else start
+        # With no run yet, beat counts from the last edit, or sends it at its start time.
+        since = last_run or (None if task.start_time else task.date_changed)
+        return max(start, since + task.schedule.run_every) if since else start
     if task.clocked:
         return task.clocked.clocked_time
     return start + task.schedule.remaining_estimate(start)  # solar

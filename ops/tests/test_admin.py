@@ -139,8 +139,11 @@ def test_an_intervals_next_run_follows_its_real_last_run_or_is_now():
     assert next_run_time(task, at(2026, 12, 2, 12, 0, 1, 500000), now) == at(
         2026, 12, 2, 12, 0, 11, 500000
     )
-    assert next_run_time(task, None, now) == now  # beat sends a new one at its next tick
+    task.date_changed = at(2026, 12, 2, 12, 0, 2)  # as beat counts it: edited, then not run
+    assert next_run_time(task, None, now) == at(2026, 12, 2, 12, 0, 12)
     assert next_run_time(task, now - timedelta(minutes=1), now) == now  # overdue: at once
+    task.start_time = at(2026, 12, 24, 18, 0)
+    assert next_run_time(task, None, now) == task.start_time
 
 
 @pytest.mark.django_db
