@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, tzinfo
+
 from django import forms
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
@@ -9,7 +11,9 @@ from django_celery_beat.admin import PeriodicTaskAdmin, PeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
+from . import heartbeat, redis_client
 from .models import DailySummary
+from .tasks import heartbeat_record
 
 # The tasks that make sense on a schedule: they take no arguments, while every other task
 # works on one job and needs its id.
@@ -48,6 +52,41 @@ class ScheduleForm(PeriodicTaskForm):
         return data
 
 
+def next_run_time(task: PeriodicTask, last_run: datetime | None, now: datetime) -> datetime:
+    """When beat sends `task` next (enabled, not before its start time): a crontab's first
+    matching minute after now, in the crontab's own time zone; an interval's length after its
+    real last run (with none, after its last edit, as beat counts it); at once if that is
+    past; a clocked task's time.
+
+    Not `schedule.remaining_estimate(task.last_run_at)`: django-celery-beat writes
+    last_run_at back only every few minutes, and the estimate, added to a `now` read a moment
+    earlier, lands a fraction of a second before the minute, shown as the minute before."""
+    start = max(now, task.start_time) if task.start_time else now
+    if task.crontab:
+        base, delta, _ = task.schedule.remaining_delta(start)
+        return base + delta
+    if task.interval:
+        # With no run yet, beat counts from the last edit, or sends it at its start time.
+        since = last_run or (None if task.start_time else task.date_changed)
+        return max(start, since + task.schedule.run_every) if since else start
+    if task.clocked:
+        return task.clocked.clocked_time
+    return start + task.schedule.remaining_estimate(start)  # solar
+
+
+def moment(when: datetime, zone: tzinfo | None = None) -> str:
+    """A time to the second, with its zone (the current one unless `zone` is given)."""
+    return timezone.localtime(when, zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def heartbeat_tick() -> datetime | None:
+    try:
+        tick = heartbeat.last_tick()
+    except redis_client.ERRORS:
+        return None
+    return None if tick is None else datetime.fromtimestamp(tick, UTC)
+
+
 admin.site.unregister(PeriodicTask)
 
 
@@ -57,21 +96,36 @@ class ScheduleAdmin(PeriodicTaskAdmin):
     its run history (Task results)."""
 
     form = ScheduleForm
+    change_form_template = "ops/periodic_task_form.html"
     list_display = ["name", "enabled", "task", "scheduler", "last_run", "outcome", "next_run"]
 
     def get_queryset(self, request):
         latest = TaskResult.objects.filter(periodic_task_name=OuterRef("name")).order_by(
-            "-date_done"
+            "-date_created"
         )
         return (
             super()
             .get_queryset(request)
-            .annotate(last_status=Subquery(latest.values("status")[:1]))
+            .annotate(
+                last_status=Subquery(latest.values("status")[:1]),
+                last_recorded=Subquery(latest.values("date_created")[:1]),
+            )
         )
 
-    @admin.display(description="last run", ordering="last_run_at")
+    def real_last_run(self, task) -> datetime | None:
+        """The start of its last recorded run; for the heartbeat, whose successes are not
+        recorded, its last tick if later. Beat's own last_run_at (written back only every few
+        minutes) only when there is no history (purged after RUN_HISTORY_DAYS)."""
+        runs = [task.last_recorded]
+        if task.task == heartbeat_record.name:
+            runs.append(heartbeat_tick())
+        runs = [run for run in runs if run]
+        return max(runs) if runs else task.last_run_at
+
+    @admin.display(description="last run", ordering="last_recorded")
     def last_run(self, task):
-        return task.last_run_at or "never"
+        last = self.real_last_run(task)
+        return moment(last) if last else "never"
 
     @admin.display(description="outcome of its last recorded run")
     def outcome(self, task):
@@ -84,9 +138,5 @@ class ScheduleAdmin(PeriodicTaskAdmin):
     def next_run(self, task):
         if not task.enabled:
             return "disabled"
-        now = timezone.now()
-        try:
-            remaining = task.schedule.remaining_estimate(task.last_run_at or now)
-        except (AttributeError, TypeError, ValueError):
-            return "?"
-        return max(now, now + remaining).replace(microsecond=0)
+        when = next_run_time(task, self.real_last_run(task), timezone.now())
+        return moment(when, task.crontab.timezone if task.crontab else None)

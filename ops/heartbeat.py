@@ -18,6 +18,12 @@ def record() -> float:
     return now
 
 
-def seconds_since_tick() -> float | None:
+def last_tick() -> float | None:
+    """The time of the last tick (seconds since the epoch), or None before the first."""
     tick = redis_client.client().get(tick_key())
-    return None if tick is None else max(0.0, time.time() - float(tick))
+    return None if tick is None else float(tick)
+
+
+def seconds_since_tick() -> float | None:
+    tick = last_tick()
+    return None if tick is None else max(0.0, time.time() - tick)

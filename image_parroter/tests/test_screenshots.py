@@ -40,7 +40,7 @@ def photo(name: str) -> dict:
     return {"name": name, "mimeType": "image/jpeg", "buffer": image_bytes("JPEG", (900, 600))}
 
 
-def test_screenshots_for_the_readme(shot):
+def test_screenshots_for_the_readme(shot, sent_tasks):
     page, take = shot
     page.goto("/")
     files = [photo(f"{name}.jpg") for name in ("harbour", "market", "lighthouse")]
@@ -48,7 +48,8 @@ def test_screenshots_for_the_readme(shot):
     page.get_by_role("list", name="Chosen files").get_by_role("listitem").nth(2).wait_for()
     take("upload")
 
-    # No worker here: the test makes the first image's thumbnails, and the page shows them.
+    # Not sent (sent_tasks: a worker of an earlier test would make all three): the test
+    # makes the first image's thumbnails, and the page shows them.
     page.get_by_label("512 px").uncheck()
     page.get_by_role("button", name="Make thumbnails").click()
     page.wait_for_url("**/jobs/*/")

@@ -1,16 +1,19 @@
 import importlib
+import re
 import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
 from image_parroter.tests.waiting import budget, wait_for
 from ops import heartbeat, redis_client
-from ops.admin import PERIODIC_TASKS
+from ops.admin import PERIODIC_TASKS, moment, next_run_time
 
 CHANGELIST = "/admin/django_celery_beat/periodictask/"
 RESULTS = "/admin/django_celery_results/taskresult/"
@@ -79,6 +82,70 @@ def runs_of(name: str) -> int:
     return TaskResult.objects.filter(periodic_task_name=name, status="SUCCESS").count()
 
 
+def listed(page: str, name: str) -> tuple[str, str]:
+    """The last run and next run the changelist shows for the task named `name`."""
+    row = re.search(
+        rf'>{re.escape(name)}</a></th>.*?<td class="field-last_run">(.*?)</td>'
+        r'.*?<td class="field-next_run">(.*?)</td>',
+        page,
+        re.DOTALL,
+    )
+    assert row, f"no row for {name}"
+    return row.group(1), row.group(2)
+
+
+def crontab_task(minute: str, hour: str, zone: str = "UTC") -> PeriodicTask:
+    crontab = CrontabSchedule(minute=minute, hour=hour, timezone=ZoneInfo(zone))
+    return PeriodicTask(name="cron", task="ops.summary_record", crontab=crontab)
+
+
+def at(*fields) -> datetime:
+    return datetime(*fields, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("minute", "hour", "now", "expected"),
+    [
+        # The three that showed 4:29, 0:09 and a minute early.
+        ("30", "4", at(2026, 12, 2, 4, 29, 59, 999999), at(2026, 12, 2, 4, 30)),
+        ("30", "4", at(2026, 12, 2, 4, 30, 0, 1), at(2026, 12, 3, 4, 30)),
+        ("30", "4", at(2026, 12, 2, 15, 12, 7), at(2026, 12, 3, 4, 30)),
+        ("10", "0", at(2026, 12, 31, 23, 59, 59), at(2027, 1, 1, 0, 10)),
+        ("10", "0", at(2026, 12, 2, 0, 9, 0, 500000), at(2026, 12, 2, 0, 10)),
+        ("5", "*", at(2026, 12, 2, 15, 4, 59, 999999), at(2026, 12, 2, 15, 5)),
+        ("5", "*", at(2026, 12, 2, 15, 5, 1), at(2026, 12, 2, 16, 5)),
+        ("5", "*", at(2026, 12, 2, 23, 30), at(2026, 12, 3, 0, 5)),
+    ],
+)
+def test_a_crontabs_next_run_is_its_next_matching_minute_exactly(minute, hour, now, expected):
+    assert next_run_time(crontab_task(minute, hour), None, now) == expected
+
+
+def test_a_crontabs_next_run_is_in_its_own_zone_across_a_dst_change():
+    task = crontab_task("30", "4", "Europe/Warsaw")
+
+    # 04:30 in Warsaw is 03:30 UTC in winter, and 02:30 UTC after the clocks go forward.
+    assert next_run_time(task, None, at(2026, 12, 2, 3, 0)) == at(2026, 12, 2, 3, 30)
+    spring = next_run_time(task, None, at(2026, 3, 28, 4, 0))
+    assert spring == at(2026, 3, 29, 2, 30)
+    assert moment(spring, task.crontab.timezone) == "2026-03-29 04:30:00 CEST"
+
+
+def test_an_intervals_next_run_follows_its_real_last_run_or_is_now():
+    every_10_s = IntervalSchedule(every=10, period="seconds")
+    task = PeriodicTask(name="tick", task="ops.heartbeat_record", interval=every_10_s)
+    now = at(2026, 12, 2, 12, 0, 3, 250000)
+
+    assert next_run_time(task, at(2026, 12, 2, 12, 0, 1, 500000), now) == at(
+        2026, 12, 2, 12, 0, 11, 500000
+    )
+    task.date_changed = at(2026, 12, 2, 12, 0, 2)  # as beat counts it: edited, then not run
+    assert next_run_time(task, None, now) == at(2026, 12, 2, 12, 0, 12)
+    assert next_run_time(task, now - timedelta(minutes=1), now) == now  # overdue: at once
+    task.start_time = at(2026, 12, 24, 18, 0)
+    assert next_run_time(task, None, now) == task.start_time
+
+
 @pytest.mark.django_db
 def test_non_staff_get_the_login_page(client):
     client.force_login(get_user_model().objects.create_user("someone", password="pw"))
@@ -131,6 +198,31 @@ def test_the_list_shows_each_tasks_last_run_outcome_next_run_and_history(
     assert '?periodic_task_name=Daily+summary">FAILURE</a>' in page
     assert page.count("none recorded") == len(MIGRATION_SCHEDULES) - 1
     assert "never" in page  # no run yet
+
+
+def test_the_last_run_is_the_recorded_one_and_the_heartbeats_is_its_tick(
+    migrated_schedules, staff_client
+):
+    """Beat writes last_run_at back only every few minutes: the list must not say "never"
+    beside a recorded run."""
+    assert PeriodicTask.objects.get(name="Sweep lost jobs").last_run_at is None
+    run = TaskResult.objects.create(
+        task_id="run-1",
+        task_name="ops.jobs_sweep_lost",
+        periodic_task_name="Sweep lost jobs",
+        status="SUCCESS",
+    )
+    redis_client.client().set(heartbeat.tick_key(), at(2026, 12, 2, 12, 0, 1, 500000).timestamp())
+
+    page = staff_client.get(CHANGELIST).text
+
+    started = run.date_created
+    assert listed(page, "Sweep lost jobs") == (
+        moment(started),
+        moment(started + timedelta(seconds=30)),
+    )
+    assert listed(page, "Beat heartbeat")[0] == "2026-12-02 12:00:01 UTC"
+    assert listed(page, "Daily summary")[0] == "never"
 
 
 @pytest.mark.worker
@@ -209,3 +301,46 @@ def test_beat_adds_no_schedule_of_its_own(migrated_schedules, beat_factory):
     with beat_factory() as log:
         assert wait_for(lambda: "Sending due task" in log.read_text(), timeout=30)
     assert set(PeriodicTask.objects.values_list("name", flat=True)) == set(MIGRATION_SCHEDULES)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_list_holds_the_real_last_and_next_run_of_a_running_schedule(
+    staff_client, beat_factory
+):
+    every_3_s, _ = IntervalSchedule.objects.get_or_create(every=3, period="seconds")
+    task = PeriodicTask.objects.create(
+        name="Purge every 3 s", task="ops.run_history_purge", interval=every_3_s
+    )
+    beats = PeriodicTask.objects.create(
+        name="Heartbeat every 3 s", task="ops.heartbeat_record", interval=every_3_s
+    )
+
+    def started() -> list[datetime]:
+        return list(
+            TaskResult.objects.filter(periodic_task_name=task.name)
+            .order_by("date_created")
+            .values_list("date_created", flat=True)
+        )
+
+    with beat_factory():
+        # Just after a run began, the next one is 3 s away: the page is read well before.
+        assert wait_for(lambda: len(started()) >= 2, timeout=20)
+        count = len(started())
+        assert wait_for(lambda: len(started()) > count, timeout=10)
+        tick_before = heartbeat.last_tick()
+        page = staff_client.get(CHANGELIST).text
+        tick_after = heartbeat.last_tick()
+        last = started()[-1]
+        predicted = last + timedelta(seconds=3)
+
+        # Beat wrote none of these runs back to last_run_at yet (it does every few minutes).
+        assert PeriodicTask.objects.get(pk=task.pk).last_run_at is None
+        assert listed(page, task.name) == (moment(last), moment(predicted))
+        ticks = {moment(datetime.fromtimestamp(tick, UTC)) for tick in (tick_before, tick_after)}
+        assert listed(page, beats.name)[0] in ticks
+
+        # And the next run does begin then.
+        assert wait_for(lambda: len(started()) > count + 1, timeout=10)
+        following = started()[count + 1]
+        assert abs((following - predicted).total_seconds()) < budget(1)
