@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin, PeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
@@ -42,8 +44,11 @@ class ScheduleForm(PeriodicTaskForm):
             names = ", ".join(PERIODIC_TASKS)
             self.add_error(
                 "task",
-                f"Only the project's periodic tasks can be scheduled ({names}): every other "
-                "task works on one job and needs its id.",
+                gettext(
+                    "Only the project's periodic tasks can be scheduled (%(names)s): every "
+                    "other task works on one job and needs its id."
+                )
+                % {"names": names},
             )
         return data
 
@@ -69,21 +74,21 @@ class ScheduleAdmin(PeriodicTaskAdmin):
             .annotate(last_status=Subquery(latest.values("status")[:1]))
         )
 
-    @admin.display(description="last run", ordering="last_run_at")
+    @admin.display(description=_("last run"), ordering="last_run_at")
     def last_run(self, task):
-        return task.last_run_at or "never"
+        return task.last_run_at or gettext("never")
 
-    @admin.display(description="outcome of its last recorded run")
+    @admin.display(description=_("outcome of its last recorded run"))
     def outcome(self, task):
         history = reverse("admin:django_celery_results_taskresult_changelist")
         query = urlencode({"periodic_task_name": task.name})
-        label = task.last_status or "none recorded"
+        label = task.last_status or gettext("none recorded")
         return format_html('<a href="{}?{}">{}</a>', history, query, label)
 
-    @admin.display(description="next run")
+    @admin.display(description=_("next run"))
     def next_run(self, task):
         if not task.enabled:
-            return "disabled"
+            return gettext("disabled")
         now = timezone.now()
         try:
             remaining = task.schedule.remaining_estimate(task.last_run_at or now)
