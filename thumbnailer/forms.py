@@ -82,9 +82,8 @@ class UploadForm(forms.Form):
         self.fields["sizes"].choices = [(size, f"{size} px") for size in sizes]
         self.fields["sizes"].initial = sizes
         formats = gettext("%(names)s or %(last)s.") % imaging.FORMAT_NAMES
-        self.fields[
-            "images"
-        ].help_text = f"{formats} {gettext('Choose several at once, or drop them here.')}"
+        choose = gettext("Choose several at once, or drop them here.")
+        self.fields["images"].help_text = f"{formats} {choose}"
         not_an_image = reasons.translated(imaging.NOT_AN_IMAGE, imaging.FORMAT_NAMES)
         # upload.js names a file of another kind with the form's own words.
         self.fields["images"].widget.attrs.update(
