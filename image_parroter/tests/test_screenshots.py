@@ -56,6 +56,18 @@ def photo(name: str) -> dict:
     return {"name": name, "mimeType": "image/jpeg", "buffer": image_bytes("JPEG", (900, 600))}
 
 
+def one_of_three_made(page, *, button: str, made: str) -> None:
+    """Send the chosen files without the 512 px size, and show the job with its first image
+    made: no worker takes it (sent_tasks keeps it here), the test makes that image itself."""
+    page.get_by_label("512 px").uncheck()
+    page.get_by_role("button", name=button).click()
+    page.wait_for_url("**/jobs/*/")
+    job = ThumbnailJob.objects.get()
+    services.image_thumbnails_make(image=job.images.select_related("job").first())
+    page.get_by_text(made).wait_for()
+    page.locator(".preview-sizes img").first.evaluate("img => img.decode()")
+
+
 def test_screenshots_for_the_readme(shot, sent_tasks):
     page, take = shot
     page.goto("/")
@@ -64,15 +76,7 @@ def test_screenshots_for_the_readme(shot, sent_tasks):
     page.get_by_role("list", name="Chosen files").get_by_role("listitem").nth(2).wait_for()
     take("upload")
 
-    # No worker takes it (sent_tasks keeps it here): the test makes the first image's
-    # thumbnails, and the page shows them.
-    page.get_by_label("512 px").uncheck()
-    page.get_by_role("button", name="Make thumbnails").click()
-    page.wait_for_url("**/jobs/*/")
-    job = ThumbnailJob.objects.get()
-    services.image_thumbnails_make(image=job.images.select_related("job").first())
-    page.get_by_text("1 of 3 images").wait_for()
-    page.locator(".preview-sizes img").first.evaluate("img => img.decode()")
+    one_of_three_made(page, button="Make thumbnails", made="1 of 3 images")
     take("running-job")
 
     call_command("migrate", "ops", "0001", verbosity=0)
@@ -100,11 +104,5 @@ def test_screenshots_in_two_other_languages(camera, sent_tasks):
     page.goto("/")
     files = [photo(f"{name}.jpg") for name in ("port", "rynek", "latarnia")]
     page.get_by_label("Obrazy").set_input_files(files)
-    page.get_by_label("512 px").uncheck()
-    page.get_by_role("button", name="Utwórz miniatury").click()
-    page.wait_for_url("**/jobs/*/")
-    job = ThumbnailJob.objects.get()
-    services.image_thumbnails_make(image=job.images.select_related("job").first())
-    page.get_by_text("1 z 3 obrazów").wait_for()
-    page.locator(".preview-sizes img").first.evaluate("img => img.decode()")
+    one_of_three_made(page, button="Utwórz miniatury", made="1 z 3 obrazów")
     take("running-job-pl")
