@@ -104,3 +104,12 @@ def test_a_failure_reason_is_stored_once_and_shown_in_each_readers_language(clie
         reverse("thumbnailer:status", args=[job.pk]), headers={"Accept-Language": "pt-br"}
     )
     assert status.json()["error"].startswith("Desistimos após 3 tentativas")
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_the_sites_404_page_is_in_the_readers_language(client, settings, debug):
+    settings.DEBUG = debug
+    response = client.get("/no/such/page", headers={"Accept-Language": "pt-br"})
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert '<html lang="pt-br">' in page and "<h1>Não encontrado</h1>" in page
