@@ -38,7 +38,8 @@ FORMATS = {
 }
 ALLOWED_FORMATS = tuple(FORMATS)
 EXTENSIONS = {name: extension for name, (_, extension, _) in FORMATS.items()}
-# What a file chooser offers, and the formats' names for people: "JPEG, PNG, ... or AVIF".
+# What a file chooser offers, and the formats' names for people ("JPEG, PNG, ... or AVIF",
+# joined by a message of the reader's language).
 FILE_CHOOSER_ACCEPTS = ",".join(accept for *_, accepts in FORMATS.values() for accept in accepts)
 _names = [name for name, _, _ in FORMATS.values()]
 FORMAT_NAMES = {"names": ", ".join(_names[:-1]), "last": _names[-1]}
