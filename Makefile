@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test check lint format clean bench bench-quick
+.PHONY: install run test check lint format clean bench bench-quick messages compile-messages
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,21 @@ bench: install
 
 bench-quick: install
 	$(PY) bench/run.py --quick
+
+# The catalogues (locale/, README "Languages"): `make messages` adds the strings marked in the
+# code to each language's .po (Django's makemessages, which needs xgettext: Debian's gettext);
+# once they are translated, `make compile-messages` compiles them (babel, pure Python). The
+# compiled .mo files are committed, so `make run` needs neither.
+MESSAGES := $(PY) manage.py makemessages -l pt_BR -l es -l pl --no-location \
+	--ignore 'staticfiles/*' --ignore 'var/*' --ignore 'media/*' --ignore 'static/vendor/*'
+
+messages: install
+	$(MESSAGES)
+	$(MESSAGES) -d djangojs
+
+compile-messages: install
+	$(VENV)/bin/pybabel compile --statistics -d locale -D django
+	$(VENV)/bin/pybabel compile --statistics -d locale -D djangojs
 
 lint: install
 	$(VENV)/bin/ruff check .

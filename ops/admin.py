@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin, PeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
@@ -46,8 +48,11 @@ class ScheduleForm(PeriodicTaskForm):
             names = ", ".join(PERIODIC_TASKS)
             self.add_error(
                 "task",
-                f"Only the project's periodic tasks can be scheduled ({names}): every other "
-                "task works on one job and needs its id.",
+                gettext(
+                    "Only the project's periodic tasks can be scheduled (%(names)s): every "
+                    "other task works on one job and needs its id."
+                )
+                % {"names": names},
             )
         return data
 
@@ -63,7 +68,7 @@ def next_run_time(task: PeriodicTask, last_run: datetime | None, now: datetime) 
     earlier, lands a fraction of a second before the minute, shown as the minute before."""
     start = max(now, task.start_time) if task.start_time else now
     if task.crontab:
-        base, delta, _ = task.schedule.remaining_delta(start)
+        base, delta = task.schedule.remaining_delta(start)[:2]
         return base + delta
     if task.interval:
         # With no run yet, beat counts from the last edit, or sends it at its start time.
@@ -74,7 +79,7 @@ def next_run_time(task: PeriodicTask, last_run: datetime | None, now: datetime) 
     return start + task.schedule.remaining_estimate(start)  # solar
 
 
-def moment(when: datetime, zone: tzinfo | None = None) -> str:
+def in_zone(when: datetime, zone: tzinfo | None = None) -> str:
     """A time to the second, with its zone (the current one unless `zone` is given)."""
     return timezone.localtime(when, zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
@@ -122,21 +127,21 @@ class ScheduleAdmin(PeriodicTaskAdmin):
         runs = [run for run in runs if run]
         return max(runs) if runs else task.last_run_at
 
-    @admin.display(description="last run", ordering="last_recorded")
+    @admin.display(description=_("last run"), ordering="last_recorded")
     def last_run(self, task):
         last = self.real_last_run(task)
-        return moment(last) if last else "never"
+        return in_zone(last) if last else gettext("never")
 
-    @admin.display(description="outcome of its last recorded run")
+    @admin.display(description=_("outcome of its last recorded run"))
     def outcome(self, task):
         history = reverse("admin:django_celery_results_taskresult_changelist")
         query = urlencode({"periodic_task_name": task.name})
-        label = task.last_status or "none recorded"
+        label = task.last_status or gettext("none recorded")
         return format_html('<a href="{}?{}">{}</a>', history, query, label)
 
-    @admin.display(description="next run")
+    @admin.display(description=_("next run"))
     def next_run(self, task):
         if not task.enabled:
-            return "disabled"
+            return gettext("disabled")
         when = next_run_time(task, self.real_last_run(task), timezone.now())
-        return moment(when, task.crontab.timezone if task.crontab else None)
+        return in_zone(when, task.crontab.timezone if task.crontab else None)

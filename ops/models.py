@@ -7,14 +7,18 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+from . import reasons
 
 
 class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 FINAL_STATUSES = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
@@ -42,7 +46,10 @@ class BackgroundJob(models.Model):
         max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
     )
     progress = models.PositiveSmallIntegerField("progress (%)", default=0)
+    # Why it failed, in English (for the admin, the logs, the shell's command), and the same
+    # reason as sentences (ops.reasons) to show each reader in their own language.
     error = models.TextField(blank=True)
+    error_reason = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -63,6 +70,11 @@ class BackgroundJob(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def error_message(self) -> str:
+        """Why it failed, in the current language."""
+        return reasons.shown(self.error_reason) if self.error_reason else self.error
 
     @property
     def state_token(self) -> str:
@@ -96,22 +108,36 @@ class BackgroundJob(models.Model):
             self.mark_failed(self.lost_runs_reason(self.attempts - 1))
         return self.status == JobStatus.RUNNING
 
-    def lost_runs_reason(self, runs: int) -> str:
-        return (
-            f"Gave up after {runs} attempts: each time, the worker making it stopped before "
-            "it was done. It may need more memory than this server allows."
-        )
+    def lost_runs_reason(self, runs: int) -> reasons.Reason:
+        return [
+            reasons.because(
+                gettext_noop(
+                    "Gave up after %(runs)s attempts: each time, the worker making it stopped "
+                    "before it was done."
+                ),
+                runs=runs,
+            ),
+            reasons.because(gettext_noop("It may need more memory than this server allows.")),
+        ]
 
     def mark_done(self) -> None:
-        self._update(status=JobStatus.DONE, progress=100, error="", finished_at=timezone.now())
+        self._update(
+            status=JobStatus.DONE,
+            progress=100,
+            error="",
+            error_reason=[],
+            finished_at=timezone.now(),
+        )
 
-    def mark_failed(self, reason: str) -> None:
-        self._update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+    def mark_failed(self, reason: reasons.Reason) -> None:
+        self._update(status=JobStatus.FAILED, **failed_because(reason), finished_at=timezone.now())
 
     def cancel(self) -> bool:
         """Stop a queued or running job, for its owner; False if it had ended already. Its
         tasks find it final and stop (or, finishing, keep nothing)."""
-        return self._update(status=JobStatus.CANCELLED, error="", finished_at=timezone.now())
+        return self._update(
+            status=JobStatus.CANCELLED, error="", error_reason=[], finished_at=timezone.now()
+        )
 
     def claim_lost(self) -> str | None:
         """Take a lost job (ops.liveness) back to `queued`, for the sweep to send again, or fail
@@ -128,13 +154,18 @@ class BackgroundJob(models.Model):
         )
         if self.attempts >= self.max_attempts:
             reason = self.lost_runs_reason(self.attempts)
-            fields = {"status": JobStatus.FAILED, "error": reason, "finished_at": now}
+            fields = {"status": JobStatus.FAILED, **failed_because(reason), "finished_at": now}
         else:
             fields = {"status": JobStatus.QUEUED}
         if not claim.update(updated_at=now, **fields):
             return None
         self.refresh_from_db()
         return self.status
+
+
+def failed_because(reason: reasons.Reason) -> dict:
+    """The fields of a failed job that say why."""
+    return {"error": reasons.in_english(reason), "error_reason": reason}
 
 
 class DailySummary(models.Model):

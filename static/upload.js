@@ -3,7 +3,8 @@
 // checked here against the server's own limits (count, bytes, type) so that a file too big
 // or one too many never crosses the network; the server stays the judge. Sending shows the
 // bytes sent; a refusal from the server is shown next to each file it names, the good files
-// stay chosen, and a summary at the top takes the focus.
+// stay chosen, and a summary at the top takes the focus. Its words come from Django's
+// JavaScript catalogue (jsi18n/, loaded before this file), in the page's language.
 (() => {
   const form = document.querySelector("form[data-upload]");
   if (!form || !window.DataTransfer || !window.FormData) return;
@@ -17,20 +18,35 @@
   const maxBytes = Number(form.dataset.maxBytes);
   const accepted = input.accept.split(",");
   let chosen = []; // {file, error, url}
+  const say = (text, values) => interpolate(text, values, true); // text: gettext(...)
+  const language = document.documentElement.lang || undefined;
+  const kilobytes = new Intl.NumberFormat(language, { style: "unit", unit: "kilobyte", maximumFractionDigits: 0 });
+  const mega = new Intl.NumberFormat(language, { style: "unit", unit: "megabyte", minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
   const megabytes = (bytes) =>
-    bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+    bytes < 1024 * 1024 ? kilobytes.format(Math.ceil(bytes / 1024)) : mega.format(bytes / 1024 / 1024);
 
   function problem(file, index) {
     const extension = "." + file.name.split(".").pop().toLowerCase();
     if (!accepted.includes(file.type) && !accepted.includes(extension)) {
       return `“${file.name}”: ${input.dataset.notAnImage}`;
     }
-    if (file.size === 0) return `“${file.name}” is empty.`;
+    if (file.size === 0) return say(gettext("“%(name)s” is empty."), { name: file.name });
     if (file.size > maxBytes) {
-      return `“${file.name}” is ${megabytes(file.size)}; each file may be at most ${megabytes(maxBytes)}.`;
+      return say(gettext("“%(name)s” is %(size)s; each file may be at most %(limit)s."), {
+        name: file.name,
+        size: megabytes(file.size),
+        limit: megabytes(maxBytes),
+      });
     }
-    if (index >= maxFiles) return `“${file.name}” is one too many: at most ${maxFiles} files at once.`;
+    if (index >= maxFiles) {
+      const tooMany = ngettext(
+        "“%(name)s” is one too many: at most %(count)s file at once.",
+        "“%(name)s” is one too many: at most %(count)s files at once.",
+        maxFiles,
+      );
+      return say(tooMany, { name: file.name, count: maxFiles.toLocaleString(language) });
+    }
     return null;
   }
 
@@ -61,8 +77,8 @@
         const remove = document.createElement("button");
         remove.type = "button";
         remove.className = "outline secondary";
-        remove.textContent = "Remove";
-        remove.setAttribute("aria-label", `Remove ${entry.file.name}`);
+        remove.textContent = gettext("Remove");
+        remove.setAttribute("aria-label", say(gettext("Remove %(name)s"), { name: entry.file.name }));
         remove.onclick = () => {
           URL.revokeObjectURL(entry.url);
           chosen = chosen.filter((other) => other !== entry);
@@ -99,7 +115,10 @@
     progress.hidden = !yes;
     const total = chosen.reduce((sum, entry) => sum + entry.file.size, 0);
     progress.querySelector("progress").value = 0;
-    progress.querySelector("span").textContent = `Sending: 0 KB of ${megabytes(total)}`;
+    progress.querySelector("span").textContent = say(gettext("Sending: %(sent)s of %(total)s"), {
+      sent: megabytes(0),
+      total: megabytes(total),
+    });
   }
 
   input.addEventListener("change", () => add(input.files));
@@ -120,8 +139,8 @@
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const errors = chosen.filter((entry) => entry.error).map((entry) => entry.error);
-    if (!chosen.length) errors.push("Choose at least one image.");
-    if (errors.length) return tell(["Remove or replace these files first:", ...errors]);
+    if (!chosen.length) errors.push(gettext("Choose at least one image."));
+    if (errors.length) return tell([gettext("Remove or replace these files first:"), ...errors]);
     tell([]);
     const data = new FormData(form);
     data.delete(input.name);
@@ -132,7 +151,10 @@
     request.upload.onprogress = (sent) => {
       if (!sent.lengthComputable) return;
       progress.querySelector("progress").value = Math.round((100 * sent.loaded) / sent.total);
-      progress.querySelector("span").textContent = `Sending: ${megabytes(sent.loaded)} of ${megabytes(sent.total)}`;
+      progress.querySelector("span").textContent = say(gettext("Sending: %(sent)s of %(total)s"), {
+        sent: megabytes(sent.loaded),
+        total: megabytes(sent.total),
+      });
     };
     request.onload = () => {
       if (request.status === 200 && request.responseURL.includes("/jobs/")) {
@@ -144,7 +166,7 @@
     };
     request.onerror = () => {
       busy(false);
-      tell(["The upload did not reach the server. Check the connection and send again."]);
+      tell([gettext("The upload did not reach the server. Check the connection and send again.")]);
     };
     busy(true);
     request.send(data);
@@ -155,7 +177,7 @@
     try {
       fields = JSON.parse(request.responseText).errors || {};
     } catch {
-      return tell([request.responseText || `The server refused the upload (${request.status}).`]);
+      return tell([request.responseText || say(gettext("The server refused the upload (%(status)s)."), { status: request.status })]);
     }
     const messages = [];
     for (const [field, errors] of Object.entries(fields)) {

@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ops.models import JobStatus
 
@@ -56,18 +58,24 @@ class ThumbnailJobAdmin(admin.ModelAdmin):
         # One query for the list, not a COUNT per row.
         return super().get_queryset(request).annotate(images_count=Count("images"))
 
-    @admin.display(description="images", ordering="images_count")
+    @admin.display(description=_("images"), ordering="images_count")
     def image_count(self, job):
         return job.images_count
 
-    @admin.action(description="Re-run selected failed jobs")
+    @admin.action(description=_("Re-run selected failed jobs"))
     def rerun_failed(self, request, queryset):
         failed = queryset.filter(status=JobStatus.FAILED)
         for job in failed:
             services.job_rerun(job=job)
         skipped = queryset.count() - len(failed)
-        self.message_user(request, f"Re-queued {len(failed)} failed job(s).", messages.SUCCESS)
+        requeued = ngettext(
+            "Re-queued %(count)d failed job.", "Re-queued %(count)d failed jobs.", len(failed)
+        )
+        self.message_user(request, requeued % {"count": len(failed)}, messages.SUCCESS)
         if skipped:
-            self.message_user(
-                request, f"Skipped {skipped} job(s) that had not failed.", messages.WARNING
+            not_failed = ngettext(
+                "Skipped %(count)d job that had not failed.",
+                "Skipped %(count)d jobs that had not failed.",
+                skipped,
             )
+            self.message_user(request, not_failed % {"count": skipped}, messages.WARNING)

@@ -3,6 +3,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from ops import reasons
 
 from . import imaging
 
@@ -31,10 +35,10 @@ def checked_upload(upload: UploadedFile) -> imaging.ImageInfo:
     limit; the byte size is known before anything is read, the pixel count from the header."""
     name = upload.name
     if upload.size == 0:
-        raise ValidationError("“%(name)s” is empty.", code="empty", params={"name": name})
+        raise ValidationError(_("“%(name)s” is empty."), code="empty", params={"name": name})
     if upload.size > settings.MAX_UPLOAD_BYTES:
         raise ValidationError(
-            "“%(name)s” is %(size)s; each file may be at most %(limit)s.",
+            _("“%(name)s” is %(size)s; each file may be at most %(limit)s."),
             code="too_large",
             params={
                 "name": name,
@@ -46,7 +50,9 @@ def checked_upload(upload: UploadedFile) -> imaging.ImageInfo:
         info = imaging.inspect(upload, max_pixels=settings.MAX_IMAGE_PIXELS)
     except imaging.ImageError as exc:
         raise ValidationError(
-            "“%(name)s”: %(reason)s", code="invalid_image", params={"name": name, "reason": exc}
+            _("“%(name)s”: %(reason)s"),
+            code="invalid_image",
+            params={"name": name, "reason": reasons.translated(exc.text, exc.params)},
         ) from exc
     finally:
         upload.seek(0)
@@ -55,16 +61,15 @@ def checked_upload(upload: UploadedFile) -> imaging.ImageInfo:
 
 class UploadForm(forms.Form):
     images = MultipleFileField(
-        label="Images",
-        help_text=f"{imaging.FORMAT_NAMES}. Choose several at once, or drop them here.",
-        error_messages={"required": "Choose at least one image."},
+        label=_("Images"),
+        error_messages={"required": _("Choose at least one image.")},
     )
     sizes = forms.TypedMultipleChoiceField(
-        label="Thumbnail sizes",
+        label=_("Thumbnail sizes"),
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "%(value)s is not one of the sizes on offer."},
+        error_messages={"invalid_choice": _("%(value)s is not one of the sizes on offer.")},
     )
     # A browser sends no `sizes` at all when every box is unticked, just like a script that
     # leaves the optional field out (DESIGN's upload contract). This marker, present only in
@@ -76,16 +81,23 @@ class UploadForm(forms.Form):
         sizes = sorted(settings.THUMBNAIL_SIZES)
         self.fields["sizes"].choices = [(size, f"{size} px") for size in sizes]
         self.fields["sizes"].initial = sizes
+        formats = gettext("%(names)s or %(last)s.") % imaging.FORMAT_NAMES
+        choose = gettext("Choose several at once, or drop them here.")
+        self.fields["images"].help_text = f"{formats} {choose}"
+        not_an_image = reasons.translated(imaging.NOT_AN_IMAGE, imaging.FORMAT_NAMES)
         # upload.js names a file of another kind with the form's own words.
         self.fields["images"].widget.attrs.update(
-            {"accept": imaging.FILE_CHOOSER_ACCEPTS, "data-not-an-image": imaging.NOT_AN_IMAGE}
+            {
+                "accept": imaging.FILE_CHOOSER_ACCEPTS,
+                "data-not-an-image": not_an_image,
+            }
         )
 
     def clean_sizes(self) -> list[int]:
         if self.cleaned_data["sizes"]:
             return self.cleaned_data["sizes"]
         if self.data.get("sizes_offered"):
-            raise ValidationError("Choose at least one size.", code="required")
+            raise ValidationError(_("Choose at least one size."), code="required")
         return sorted(settings.THUMBNAIL_SIZES)
 
     def clean_images(self) -> list[tuple[UploadedFile, imaging.ImageInfo]]:
@@ -93,7 +105,11 @@ class UploadForm(forms.Form):
         uploads = self.cleaned_data["images"]
         if len(uploads) > settings.MAX_FILES_PER_JOB:
             raise ValidationError(
-                "Upload at most %(limit)d files at once (you chose %(count)d).",
+                ngettext_lazy(
+                    "Upload at most %(limit)d file at once (you chose %(count)d).",
+                    "Upload at most %(limit)d files at once (you chose %(count)d).",
+                    "limit",
+                ),
                 code="too_many_files",
                 params={"limit": settings.MAX_FILES_PER_JOB, "count": len(uploads)},
             )

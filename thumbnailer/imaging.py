@@ -38,11 +38,20 @@ FORMATS = {
 }
 ALLOWED_FORMATS = tuple(FORMATS)
 EXTENSIONS = {name: extension for name, (_, extension, _) in FORMATS.items()}
-# What a file chooser offers, and the formats' names for people: "JPEG, PNG, ... or AVIF".
+# What a file chooser offers, and the formats' names for people ("JPEG, PNG, ... or AVIF",
+# joined by a message of the reader's language).
 FILE_CHOOSER_ACCEPTS = ",".join(accept for *_, accepts in FORMATS.values() for accept in accepts)
 _names = [name for name, _, _ in FORMATS.values()]
-FORMAT_NAMES = f"{', '.join(_names[:-1])} or {_names[-1]}"
-NOT_AN_IMAGE = f"The file is not a {FORMAT_NAMES} image."
+FORMAT_NAMES = {"names": ", ".join(_names[:-1]), "last": _names[-1]}
+
+
+def gettext_noop(text: str) -> str:
+    """Marks a message for the catalogues (Django's makemessages knows this name); Django
+    translates it where a person reads it, so here it stays the English text."""
+    return text
+
+
+NOT_AN_IMAGE = gettext_noop("The file is not a %(names)s or %(last)s image.")
 # Thumbnails keep these formats. Phones' formats become JPEG (PNG where there is alpha),
 # which every browser shows; GIF and BMP become PNG.
 KEPT_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -76,10 +85,18 @@ SRGB = ImageCms.createProfile("sRGB")
 
 
 class ImageError(ValueError):
-    """The file is not an image this module will process; the message says why, for people."""
+    """The file is not an image this module will process; the message says why, for people:
+    `text` (English with %(name)s placeholders, a message id of the catalogues) and `params`,
+    so that Django can show it translated, with numbers grouped as the reader's language does."""
+
+    def __init__(self, text: str, **params):
+        self.text, self.params = text, params
+        english = {name: f"{v:,}" if isinstance(v, int) else v for name, v in params.items()}
+        super().__init__(text % english)
 
 
-TOO_BIG_FOR_MEMORY = "The image needs more memory than this server allows."
+TOO_BIG_FOR_MEMORY = gettext_noop("The image needs more memory than this server allows.")
+DAMAGED = gettext_noop("The image is damaged or incomplete.")
 
 
 @dataclass(frozen=True)
@@ -113,7 +130,6 @@ def _open(source: BinaryIO, *, max_pixels: int) -> Image.Image:
 
     The image is never closed here: Pillow's close() would close `source`, which the caller
     owns."""
-    too_big = f"The image has too many pixels: at most {max_pixels:,} are accepted."
     try:
         with warnings.catch_warnings():
             # Pillow's own guard (set to the same limit) would speak first, without the size;
@@ -121,11 +137,15 @@ def _open(source: BinaryIO, *, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(source, formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError as exc:
-        raise ImageError(too_big) from exc
+        too_big = gettext_noop("The image has too many pixels: at most %(limit)s are accepted.")
+        raise ImageError(too_big, limit=max_pixels) from exc
     except DECODE_ERRORS as exc:
-        raise ImageError(NOT_AN_IMAGE) from exc
+        raise ImageError(NOT_AN_IMAGE, **FORMAT_NAMES) from exc
     if image.width * image.height > max_pixels:
-        raise ImageError(f"{too_big[:-1]} (this one is {image.width}x{image.height}).")
+        too_big = gettext_noop(
+            "The image has too many pixels: at most %(limit)s are accepted (this one is %(size)s)."
+        )
+        raise ImageError(too_big, limit=max_pixels, size=f"{image.width}x{image.height}")
     return image
 
 
@@ -151,7 +171,7 @@ def inspect(source: BinaryIO, *, max_pixels: int) -> ImageInfo:
             image.draft(None, (1, 1))
         image.load()
     except DECODE_ERRORS as exc:
-        raise ImageError("The image is damaged or incomplete.") from exc
+        raise ImageError(DAMAGED) from exc
     except MemoryError as exc:
         raise ImageError(TOO_BIG_FOR_MEMORY) from exc
     return info
@@ -248,7 +268,7 @@ def make_thumbnails(source: BinaryIO, *, sizes: Iterable[int], max_pixels: int) 
             data = _encode(upright, output_format, icc_profile)
             thumbnails.append(Thumbnail(box, output_format, upright.width, upright.height, data))
     except DECODE_ERRORS as exc:
-        raise ImageError("The image is damaged or incomplete.") from exc
+        raise ImageError(DAMAGED) from exc
     except MemoryError as exc:  # a process memory limit (ulimit, a container's) was reached
         raise ImageError(TOO_BIG_FOR_MEMORY) from exc
     return thumbnails

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from ops import dispatch
+from ops import dispatch, reasons
 from ops.models import FINAL_STATUSES, JobStatus
 
 from . import imaging
@@ -29,7 +30,13 @@ T = TypeVar("T")
 
 # Share of the bar for the thumbnails; the archive takes the rest.
 THUMBNAILS_PROGRESS = 90
-INTERNAL_ERROR = "Something went wrong on our side while making the thumbnails. Please try again."
+INTERNAL_ERROR = [
+    reasons.because(
+        gettext_noop(
+            "Something went wrong on our side while making the thumbnails. Please try again."
+        )
+    )
+]
 
 
 def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None:
@@ -41,8 +48,8 @@ def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None
     except (ConnectionError, TimeoutError):
         raise
     except OSError as exc:
-        reason = f"The results could not be stored ({exc.strerror or exc}). Please try again later."
-        job_fail(job=job, reason=reason)
+        stored = gettext_noop("The results could not be stored (%(why)s). Please try again later.")
+        job_fail(job=job, reason=[reasons.because(stored, why=exc.strerror or str(exc))])
         return None
 
 
@@ -98,7 +105,10 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> None
                 source, sizes=job.sizes, max_pixels=settings.MAX_IMAGE_PIXELS
             )
     except imaging.ImageError as exc:
-        job_fail(job=job, reason=f"“{image.upload_name}” could not be read: {exc}")
+        unreadable = reasons.because(
+            gettext_noop("“%(name)s” could not be read:"), name=image.upload_name
+        )
+        job_fail(job=job, reason=[unreadable, reasons.because(exc.text, **exc.params)])
         return
     made = _stored_or_job_failed(job, lambda: _store_thumbnails(image, thumbnails))
     if made is None:
@@ -175,7 +185,7 @@ def job_archive_build(*, job: ThumbnailJob) -> None:
         default_storage.delete(name)
 
 
-def job_fail(*, job: ThumbnailJob, reason: str) -> None:
+def job_fail(*, job: ThumbnailJob, reason: reasons.Reason) -> None:
     """Fail with a reason a person can read, and remove any partial output."""
     job.mark_failed(reason)
     delete_outputs(job=job)
@@ -218,7 +228,7 @@ def job_rerun(*, job: ThumbnailJob) -> None:
     delete_outputs(job=job)
     with transaction.atomic():
         ThumbnailJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.QUEUED, progress=0, error="", finished_at=None
+            status=JobStatus.QUEUED, progress=0, error="", error_reason=[], finished_at=None
         )
         job.refresh_from_db()
         dispatch.send(job)

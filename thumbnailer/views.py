@@ -5,6 +5,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from ops import ratelimits
@@ -16,7 +17,7 @@ from .forms import UploadForm
 from .models import ThumbnailJob
 
 RECENT_JOBS = 10
-STORAGE_UNAVAILABLE = (
+STORAGE_UNAVAILABLE = gettext_lazy(
     "Your images could not be stored just now: the server's storage is unavailable. "
     "Nothing was kept; please try again in a few minutes."
 )
@@ -42,7 +43,9 @@ def upload(request):
     status = 200
     if request.method == "POST":
         if wait := ratelimits.upload_wait(request):
-            message = f"Too many uploads from your address: please wait {wait} s and send again."
+            message = gettext(
+                "Too many uploads from your address: please wait %(wait)s s and send again."
+            ) % {"wait": wait}
             response = HttpResponse(message, status=429, content_type="text/plain")
             response["Retry-After"] = str(wait)
             return response
@@ -147,7 +150,7 @@ def status(request, pk):
             "id": str(job.pk),
             "status": job.status,
             "progress": job.progress,
-            "error": job.error,
+            "error": job.error_message,
             "download_url": reverse("thumbnailer:download", args=[job.pk]) if done else None,
             "thumbnails": [
                 thumbnail["url"] for image in previews(job) for thumbnail in image["thumbnails"]
@@ -171,7 +174,9 @@ def share(request, pk):
     job = own_job(request, pk)
     key = services.job_share_key(job=job)
     link = request.build_absolute_uri(f"{job.get_absolute_url()}?key={key}")
-    return render(request, "thumbnailer/share.html", {"job": job, "link": link})
+    # The language selector comes back to the job's page: this one answers only a POST.
+    context = {"job": job, "link": link, "language_next": job.get_absolute_url()}
+    return render(request, "thumbnailer/share.html", context)
 
 
 @require_POST

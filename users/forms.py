@@ -1,16 +1,18 @@
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 
 
 class GenerateUsersForm(forms.Form):
-    total = forms.IntegerField(label="How many users", widget=forms.NumberInput)
+    total = forms.IntegerField(label=gettext_lazy("How many users"), widget=forms.NumberInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         low, high = settings.USERS_GENERATE_MIN, settings.USERS_GENERATE_MAX
-        self.bounds_message = f"Enter a whole number from {low} to {high}."
+        bounds = {"low": low, "high": high}
+        self.bounds_message = gettext("Enter a whole number from %(low)s to %(high)s.") % bounds
         field = self.fields["total"]
-        field.help_text = f"From {low} to {high}."
+        field.help_text = gettext("From %(low)s to %(high)s.") % bounds
         field.widget.attrs.update(min=low, max=high)
         # Every way of getting it wrong gets the same message: it says what is accepted.
         field.error_messages.update(required=self.bounds_message, invalid=self.bounds_message)

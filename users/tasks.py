@@ -2,16 +2,21 @@
 
 from celery import shared_task
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from image_parroter.pools import run_off_loop
-from ops import dispatch
+from ops import dispatch, reasons
 from ops.liveness import redelivered
 from ops.tasks import JobTask
 
 from . import services
 from .models import UserBatch
 
-FAILED = "Something went wrong on our side while making the users. Please try again."
+FAILED = [
+    reasons.because(
+        gettext_noop("Something went wrong on our side while making the users. Please try again.")
+    )
+]
 
 
 class UserBatchTask(JobTask):

@@ -1,8 +1,10 @@
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ops.responses import form_errors_json, unchanged_since_seen, wants_json
@@ -70,7 +72,9 @@ def generate(request):
             total=form.cleaned_data["total"], session_key=request.session.session_key
         )
         # It goes away when the batch's live part ends (static/follow.js).
-        on_the_way = f"{batch.total:,} users are on their way."
+        on_the_way = ngettext(
+            "%(total)s user is on its way.", "%(total)s users are on their way.", batch.total
+        ) % {"total": intcomma(batch.total)}
         messages.success(request, on_the_way, extra_tags=f"batch-{batch.pk}")
         return redirect("users:list")
     if form.is_bound and wants_json(request):
@@ -98,10 +102,12 @@ def batch_cancel(request, pk):
     batch = get_object_or_404(UserBatch, pk=pk, session_key=session_key or "-")
     if services.user_batch_cancel(batch=batch):
         batch.refresh_from_db()
-        messages.info(
-            request,
-            f"Cancelled: {batch.created:,} of {batch.total:,} users were made and are kept.",
-        )
+        kept = ngettext(
+            "Cancelled: %(created)s of %(total)s users was made and is kept.",
+            "Cancelled: %(created)s of %(total)s users were made and are kept.",
+            batch.created,
+        ) % {"created": intcomma(batch.created), "total": intcomma(batch.total)}
+        messages.info(request, kept)
     return redirect("users:list")
 
 

@@ -20,24 +20,52 @@ SMALL = 120 * 1024
 
 
 @pytest.fixture
-def shot(browser, live_server, tmp_path):
+def camera(browser, live_server, tmp_path):
+    """`page, take = camera(locale=..., timezone_id=...)`: a page of a browser set so, and
+    `take(name)`, which keeps a small screenshot of it."""
     folder = FOLDER if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 960, "height": 720})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    contexts = []
 
-    def take(name: str) -> Path:
-        path = folder / f"{name}.jpg"
-        page.screenshot(path=path, type="jpeg", quality=70, full_page=False)
-        assert path.stat().st_size < SMALL, (name, path.stat().st_size)
-        return path
+    def open_page(**options):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 960, "height": 720}, **options
+        )
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        page = context.new_page()
 
-    yield page, take
-    context.close()
+        def take(name: str) -> Path:
+            path = folder / f"{name}.jpg"
+            page.screenshot(path=path, type="jpeg", quality=70, full_page=False)
+            assert path.stat().st_size < SMALL, (name, path.stat().st_size)
+            return path
+
+        return page, take
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shot(camera):
+    return camera()
 
 
 def photo(name: str) -> dict:
     return {"name": name, "mimeType": "image/jpeg", "buffer": image_bytes("JPEG", (900, 600))}
+
+
+def one_of_three_made(page, *, button: str, made: str) -> None:
+    """Send the chosen files without the 512 px size, and show the job with its first image
+    made: no worker takes it (sent_tasks keeps it here), the test makes that image itself."""
+    page.get_by_label("512 px").uncheck()
+    page.get_by_role("button", name=button).click()
+    page.wait_for_url("**/jobs/*/")
+    job = ThumbnailJob.objects.get()
+    services.image_thumbnails_make(image=job.images.select_related("job").first())
+    page.get_by_text(made).wait_for()
+    page.locator(".preview-sizes img").first.evaluate("img => img.decode()")
 
 
 def test_screenshots_for_the_readme(shot, sent_tasks):
@@ -48,15 +76,7 @@ def test_screenshots_for_the_readme(shot, sent_tasks):
     page.get_by_role("list", name="Chosen files").get_by_role("listitem").nth(2).wait_for()
     take("upload")
 
-    # Not sent (sent_tasks: a worker of an earlier test would make all three): the test
-    # makes the first image's thumbnails, and the page shows them.
-    page.get_by_label("512 px").uncheck()
-    page.get_by_role("button", name="Make thumbnails").click()
-    page.wait_for_url("**/jobs/*/")
-    job = ThumbnailJob.objects.get()
-    services.image_thumbnails_make(image=job.images.select_related("job").first())
-    page.get_by_text("1 of 3 images").wait_for()
-    page.locator(".preview-sizes img").first.evaluate("img => img.decode()")
+    one_of_three_made(page, button="Make thumbnails", made="1 of 3 images")
     take("running-job")
 
     call_command("migrate", "ops", "0001", verbosity=0)
@@ -70,3 +90,19 @@ def test_screenshots_for_the_readme(shot, sent_tasks):
     page.set_viewport_size({"width": 1400, "height": 640})
     page.evaluate("document.querySelector('#toggle-nav-sidebar')?.click()")  # the table, wide
     take("admin-periodic-tasks")
+
+
+def test_screenshots_in_two_other_languages(camera, sent_tasks):
+    page, take = camera(locale="pt-BR", timezone_id="America/Sao_Paulo")
+    page.goto("/")
+    notes = {"name": "notas.txt", "mimeType": "text/plain", "buffer": b"lista de compras"}
+    page.get_by_label("Imagens").set_input_files([photo("praia.jpg"), photo("feira.jpg"), notes])
+    page.get_by_text("“notas.txt”: O arquivo não é uma imagem").wait_for()
+    take("upload-pt-br")
+
+    page, take = camera(locale="pl-PL", timezone_id="Europe/Warsaw")
+    page.goto("/")
+    files = [photo(f"{name}.jpg") for name in ("port", "rynek", "latarnia")]
+    page.get_by_label("Obrazy").set_input_files(files)
+    one_of_three_made(page, button="Utwórz miniatury", made="1 z 3 obrazów")
+    take("running-job-pl")

@@ -1,5 +1,7 @@
 """What every page of the site shares."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.staticfiles import finders
 
@@ -26,11 +28,25 @@ def test_unknown_urls_and_other_sessions_jobs_get_the_sites_plain_404_page(clien
         assert "<h1>Not found</h1>" in page and "URLconf" not in page and "urlpatterns" not in page
 
 
-def test_times_are_shown_with_their_zone(client):
+def test_times_are_shown_in_the_servers_zone_named_with_the_moment_for_the_readers_zone(
+    client, settings
+):
+    settings.TIME_ZONE = "Europe/Warsaw"
     session = client.session
     session.save()
-    job = ThumbnailJob.objects.create(session_key=session.session_key, sizes=[128])
+    job = ThumbnailJob.objects.create(
+        session_key=session.session_key,
+        sizes=[128],
+        created_at=datetime(2026, 1, 15, 13, 5, tzinfo=UTC),
+    )
+    ThumbnailJob.objects.filter(pk=job.pk).update(
+        created_at=datetime(2026, 1, 15, 13, 5, tzinfo=UTC)
+    )
 
     page = client.get(f"/jobs/{job.pk}/").content.decode()
 
-    assert f"Started {job.created_at:%Y-%m-%d %H:%M:%S} UTC" in page
+    # static/localtime.js rewrites the text in the reader's zone from `datetime`.
+    assert (
+        'Started <time datetime="2026-01-15T14:05:00+01:00">Jan. 15, 2026, 2:05 p.m. CET</time>'
+        in page
+    )

@@ -13,7 +13,7 @@ from django_celery_results.models import TaskResult
 
 from image_parroter.tests.waiting import budget, wait_for
 from ops import heartbeat, redis_client
-from ops.admin import PERIODIC_TASKS, moment, next_run_time
+from ops.admin import PERIODIC_TASKS, in_zone, next_run_time
 
 CHANGELIST = "/admin/django_celery_beat/periodictask/"
 RESULTS = "/admin/django_celery_results/taskresult/"
@@ -128,7 +128,7 @@ def test_a_crontabs_next_run_is_in_its_own_zone_across_a_dst_change():
     assert next_run_time(task, None, at(2026, 12, 2, 3, 0)) == at(2026, 12, 2, 3, 30)
     spring = next_run_time(task, None, at(2026, 3, 28, 4, 0))
     assert spring == at(2026, 3, 29, 2, 30)
-    assert moment(spring, task.crontab.timezone) == "2026-03-29 04:30:00 CEST"
+    assert in_zone(spring, task.crontab.timezone) == "2026-03-29 04:30:00 CEST"
 
 
 def test_an_intervals_next_run_follows_its_real_last_run_or_is_now():
@@ -218,8 +218,8 @@ def test_the_last_run_is_the_recorded_one_and_the_heartbeats_is_its_tick(
 
     started = run.date_created
     assert listed(page, "Sweep lost jobs") == (
-        moment(started),
-        moment(started + timedelta(seconds=30)),
+        in_zone(started),
+        in_zone(started + timedelta(seconds=30)),
     )
     assert listed(page, "Beat heartbeat")[0] == "2026-12-02 12:00:01 UTC"
     assert listed(page, "Daily summary")[0] == "never"
@@ -336,8 +336,8 @@ def test_the_list_holds_the_real_last_and_next_run_of_a_running_schedule(
 
         # Beat wrote none of these runs back to last_run_at yet (it does every few minutes).
         assert PeriodicTask.objects.get(pk=task.pk).last_run_at is None
-        assert listed(page, task.name) == (moment(last), moment(predicted))
-        ticks = {moment(datetime.fromtimestamp(tick, UTC)) for tick in (tick_before, tick_after)}
+        assert listed(page, task.name) == (in_zone(last), in_zone(predicted))
+        ticks = {in_zone(datetime.fromtimestamp(tick, UTC)) for tick in (tick_before, tick_after)}
         assert listed(page, beats.name)[0] in ticks
 
         # And the next run does begin then.

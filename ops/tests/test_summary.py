@@ -70,7 +70,7 @@ def test_the_home_page_shows_the_latest_day(client):
 
     html = client.get("/").content.decode()
 
-    assert "Saturday 14 March" in html
+    assert "On March 14, 2026:" in html
     assert "1 new user," in html and "12 jobs" in html and "0 failures" in html
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from image_parroter.tests.factories import thumbnail_job, user_batch
-from ops import dispatch, heartbeat
+from ops import dispatch, heartbeat, reasons
 from ops.models import DailySummary, JobStatus
 from ops.tasks import heartbeat_record, run_history_purge, summary_record
 from thumbnailer import services as thumbnailer_services
@@ -62,7 +62,7 @@ def test_a_job_task_that_fails_for_good_fails_its_job(
     task.apply(args=[str(job.pk)], task_id=dispatch.task_id(job))
 
     job.refresh_from_db()
-    assert (job.status, job.error) == (JobStatus.FAILED, reason)
+    assert (job.status, job.error) == (JobStatus.FAILED, reasons.in_english(reason))
     assert len(calls) == (1 if isinstance(error, RuntimeError) else task.max_retries + 1)
 
 

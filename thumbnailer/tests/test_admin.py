@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from ops import reasons
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_job_list_filters_by_status(admin_client, make_job):
     failed = make_job()
-    services.job_fail(job=failed, reason="could not be read")
+    services.job_fail(job=failed, reason=[reasons.because("could not be read")])
     queued = make_job()
     url = reverse("admin:thumbnailer_thumbnailjob_changelist")
     html = admin_client.get(url).content.decode()
@@ -42,7 +43,7 @@ def test_rerun_requeues_only_failed_jobs(
     admin_client, make_job, sent_tasks, django_capture_on_commit_callbacks
 ):
     failed = make_job()
-    services.job_fail(job=failed, reason="could not be read")
+    services.job_fail(job=failed, reason=[reasons.because("could not be read")])
     queued = make_job()
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
@@ -52,8 +53,8 @@ def test_rerun_requeues_only_failed_jobs(
         )
     assert [args for _, args, _ in sent_tasks] == [[str(failed.pk)]]
     text = response.content.decode()
-    assert "Re-queued 1 failed job(s)." in text
-    assert "Skipped 1 job(s) that had not failed." in text
+    assert "Re-queued 1 failed job." in text
+    assert "Skipped 1 job that had not failed." in text
     failed.refresh_from_db()
     assert (failed.status, failed.error) == ("queued", "")
     assert ThumbnailJob.objects.get(pk=queued.pk).status == "queued"

@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from image_parroter.tests.factories import archive_names, run_job, stored_files
+from ops import reasons
 from thumbnailer import services
 from thumbnailer.models import JobImage, ThumbnailJob
 
@@ -160,7 +161,7 @@ def test_an_image_that_fails_in_the_worker_fails_the_job_and_cleans_up(make_job,
 
 def test_a_failed_job_runs_again_after_a_rerun(make_job, django_capture_on_commit_callbacks):
     job = make_job()
-    services.job_fail(job=job, reason="the worker ran out of memory")
+    services.job_fail(job=job, reason=[reasons.because("the worker ran out of memory")])
     with django_capture_on_commit_callbacks() as callbacks:
         services.job_rerun(job=job)
     assert len(callbacks) == 1

@@ -123,7 +123,11 @@ def test_an_image_task_that_crashes_fails_the_job_through_the_chord_error_callba
         job = make_job(("a.jpg", image_bytes()), ("lost.jpg", image_bytes()))
         default_storage.delete(job.images.get(name="lost.jpg").original.name)
     job = wait_until_final(job)
-    assert (job.status, job.error) == ("failed", services.INTERNAL_ERROR)
+    assert (job.status, job.error_reason) == ("failed", [list(services.INTERNAL_ERROR[0])])
+    assert (
+        job.error
+        == "Something went wrong on our side while making the thumbnails. Please try again."
+    )
     assert [name for name in stored_files(media_root) if "/originals/" not in name] == []
 
 

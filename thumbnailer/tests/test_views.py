@@ -12,6 +12,7 @@ from django.utils.html import escape
 from PIL import Image
 
 from image_parroter.tests.factories import run_job, stored_files, upload
+from ops import reasons
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 from thumbnailer.uploads import SizeLimitedUploadHandler
@@ -96,7 +97,9 @@ def test_a_done_job_shows_previews_and_the_download_and_stops_following(client, 
 
 
 def test_a_failed_job_says_why(client, owner_job):
-    services.job_fail(job=owner_job, reason="“photo.jpg” could not be read: it is damaged.")
+    services.job_fail(
+        job=owner_job, reason=[reasons.because("“photo.jpg” could not be read: it is damaged.")]
+    )
     html = client.get(owner_job.get_absolute_url()).content.decode()
     assert "could not be read: it is damaged." in html
     assert 'role="alert"' in html
@@ -285,7 +288,7 @@ def test_storage_that_refuses_the_upload_answers_503_and_keeps_nothing(client, s
     response = post(client, [upload("photo.jpg")])
 
     assert response.status_code == 503
-    assert escape(STORAGE_UNAVAILABLE) in response.content.decode()
+    assert escape(str(STORAGE_UNAVAILABLE)) in response.content.decode()
     assert ThumbnailJob.objects.count() == 0
 
 

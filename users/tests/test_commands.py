@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from ops import reasons
 from users.management.commands.generate_users import Command
 from users.models import UserBatch
 
@@ -38,7 +39,7 @@ def test_generate_users_has_no_form_bounds_but_needs_at_least_one(
 def test_generate_users_wait_fails_the_command_when_the_batch_fails():
     """What --wait does once the batch it follows has failed: a non-zero exit with the reason."""
     batch = UserBatch.objects.create(total=10)
-    batch.mark_failed("Could not make the users: disk full")
+    batch.mark_failed([reasons.because("Could not make the users: disk full")])
     out = StringIO()
     with pytest.raises(CommandError, match="failed: Could not make the users: disk full"):
         Command(stdout=out).follow(batch, interval=0.01)
