@@ -14,6 +14,8 @@ from django.db import connection
 from image_parroter.celery import app as celery_app
 from image_parroter.tests import processes
 from image_parroter.tests.processes import (
+    PG_BIN,
+    PostgresServer,
     RedisServer,
     running_beat,
     running_stack,
@@ -107,6 +109,25 @@ def own_redis(tmp_path):
     yield server
     if server.proc.poll() is None:
         server.stop()
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL of the test's own (PostgresServer) with an empty `image_parroter`
+    database; it and any replica of it are stopped and deleted after the test."""
+    if not PG_BIN.exists() or os.geteuid() != 0:
+        reason = f"needs PostgreSQL 15 at {PG_BIN} and root (it runs it as postgres)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI {reason}")
+        pytest.skip(reason)
+    server = PostgresServer()
+    try:
+        server.init()
+        server.start()
+        server.createdb()
+        yield server
+    finally:
+        server.remove()
 
 
 @pytest.fixture

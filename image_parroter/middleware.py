@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.shortcuts import render
 
+from ops.responses import DATABASE_AWAY, database_unavailable
+
 
 class SiteNotFoundMiddleware:
     """A page that is not found is the site's own 404 page, also with DEBUG on: Django's
@@ -18,3 +20,19 @@ class SiteNotFoundMiddleware:
         if settings.DEBUG and response.status_code == 404 and is_html:
             return render(request, "404.html", status=404)
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database is away (restarting, failing over), a view that needs it answers
+    503 with Retry-After instead of a 500 (ops.responses.database_unavailable)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_AWAY):
+            return database_unavailable(request)
+        return None

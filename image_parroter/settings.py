@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "image_parroter.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "image_parroter.urls"
@@ -94,6 +95,9 @@ TEMPLATES = [
 ]
 
 # DATABASE
+# DATABASE_URL may name a PostgreSQL primary and its standby (`@h1:5432,h2:5432/name` with
+# `?target_session_attrs=read-write`, see the README): django-environ keeps both in HOST and PORT
+# and the query in OPTIONS, and libpq connects to the one that takes writes.
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }

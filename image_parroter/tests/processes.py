@@ -1,9 +1,12 @@
 """Real processes for the tests, on the test database: Celery workers, beat, gunicorn, and a
-redis-server of a test's own. The fixtures that start them are in the root conftest.py."""
+redis-server or a PostgreSQL of a test's own. The fixtures that start them are in the root
+conftest.py."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -153,6 +156,86 @@ class RedisServer:
         return app
 
 
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresServer:
+    """A PostgreSQL of a test's own (Debian's 15), on a free loopback port with trust auth,
+    which the test stops, restarts, replicates and promotes. It runs as the `postgres` user,
+    so its data lives in a folder of that user's (pytest's temporary folders are root's only);
+    `remove()` stops it and deletes that folder."""
+
+    def __init__(self, root: Path | None = None, name: str = "primary"):
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="image-parroter-pg-"))
+            shutil.chown(root, "postgres", "postgres")
+        self.root, self.port = root, free_port()
+        self.data_dir, self.log_path = root / name, root / f"{name}.log"
+
+    def url(self, database: str = "image_parroter") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def run(self, program: str, *args: str) -> str:
+        """`program` of PostgreSQL's, run as postgres; its output."""
+        command = ["runuser", "-u", "postgres", "--", str(PG_BIN / program), *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=budget(120))
+        if done.returncode:
+            raise RuntimeError(f"{program} failed: {done.stderr or done.stdout}")
+        return done.stdout
+
+    def pg_ctl(self, action: str, *args: str) -> None:
+        self.run("pg_ctl", action, "-D", str(self.data_dir), "-w", *args)
+
+    def init(self) -> None:
+        self.run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--no-sync")
+
+    def start(self) -> None:
+        # Its own socket folder and loopback only: the machine's PostgreSQL is left alone.
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
+        self.pg_ctl("start", "-l", str(self.log_path), "-o", options)
+
+    def stop(self) -> None:
+        self.pg_ctl("stop", "-m", "fast")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def createdb(self, database: str = "image_parroter") -> None:
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", database)
+
+    def replica(self) -> "PostgresServer":
+        """A streaming replica of this server (pg_basebackup -R), started, in the same folder;
+        a fast checkpoint, or the backup waits for the next one (minutes)."""
+        replica = PostgresServer(self.root, name=f"replica-{uuid.uuid4().hex[:6]}")
+        address = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+        self.run(
+            "pg_basebackup",
+            *address,
+            "-D",
+            str(replica.data_dir),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "-N",
+        )
+        replica.start()
+        return replica
+
+    def promote(self) -> None:
+        """A replica becomes a primary that takes writes."""
+        self.pg_ctl("promote")
+
+    def remove(self) -> None:
+        """Stop every server of this folder (this one and its replicas) and delete it."""
+        for data_dir in self.root.iterdir():
+            if (data_dir / "postmaster.pid").exists():
+                PostgresServer(self.root, data_dir.name).pg_ctl("stop", "-m", "immediate")
+        shutil.rmtree(self.root)
+
+
 def send_job(app: Celery, job) -> None:
     """Send a job to its task through `app` (a RedisServer's), as ops.dispatch.send does
     through the project's own Redis."""
@@ -195,3 +278,20 @@ def running_stack(redis: RedisServer, log_dir: Path, **env):
         running_worker_on(redis, "gevent", log_dir, **env) as (worker, _),
     ):
         yield url, worker
+
+
+class Person:
+    """A browser: a session cookie, the CSRF token, and how long each answer took."""
+
+    def __init__(self, url: str):
+        self.url, self.session, self.waited = url, requests.Session(), {}
+        self.session.get(f"{url}/", timeout=5)
+        self.session.headers["X-CSRFToken"] = self.session.cookies["csrftoken"]
+
+    def ask(self, what: str, method: str, path: str, **kwargs) -> requests.Response:
+        started = time.monotonic()
+        response = self.session.request(
+            method, self.url + path, timeout=10, allow_redirects=False, **kwargs
+        )
+        self.waited[what] = round(time.monotonic() - started, 3)
+        return response

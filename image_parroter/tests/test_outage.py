@@ -1,11 +1,9 @@
 """Redis stopped under a real gunicorn and a real gevent worker: the web answers at once,
 every job is kept as a row, and the sweep sends them when Redis is back."""
 
-import time
-
 import pytest
-import requests
 
+from image_parroter.tests.processes import Person
 from image_parroter.tests.waiting import budget, lost_to_the_sweep, wait_for
 from ops.models import JobStatus
 from thumbnailer.models import ThumbnailJob
@@ -13,23 +11,6 @@ from thumbnailer.tests.images import image_bytes
 from users.models import UserBatch
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-class Person:
-    """A browser: a session cookie, the CSRF token, and how long each answer took."""
-
-    def __init__(self, url: str):
-        self.url, self.session, self.waited = url, requests.Session(), {}
-        self.session.get(f"{url}/", timeout=5)
-        self.session.headers["X-CSRFToken"] = self.session.cookies["csrftoken"]
-
-    def ask(self, what: str, method: str, path: str, **kwargs) -> requests.Response:
-        started = time.monotonic()
-        response = self.session.request(
-            method, self.url + path, timeout=10, allow_redirects=False, **kwargs
-        )
-        self.waited[what] = round(time.monotonic() - started, 3)
-        return response
 
 
 def test_with_redis_down_the_web_answers_at_once_and_keeps_every_job(

@@ -1,9 +1,11 @@
 """What every page of the site shares."""
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import IntegrityError, InterfaceError, OperationalError, connection
 
 from thumbnailer.models import ThumbnailJob
 
@@ -50,3 +52,39 @@ def test_times_are_shown_in_the_servers_zone_named_with_the_moment_for_the_reade
         'Started <time datetime="2026-01-15T14:05:00+01:00">Jan. 15, 2026, 2:05 p.m. CET</time>'
         in page
     )
+
+
+def queries_fail_with(error: type[Exception]):
+    """Every query of this thread's connection raises `error`, as they do while the database
+    is away (fault injection through Django's own execute_wrapper hook)."""
+
+    def execute(*_):
+        raise error("connection to server at 127.0.0.1 failed: Connection refused")
+
+    return connection.execute_wrapper(execute)
+
+
+@pytest.mark.parametrize("debug", [True, False])
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_with_the_database_away_pages_answer_503_with_retry_after(client, settings, debug, error):
+    settings.DEBUG = debug
+    session = client.session
+    session.save()  # so the job's status.json reads the session, which needs the database
+    status_json = f"/jobs/{uuid.uuid4()}/status.json"
+    with queries_fail_with(error):
+        page = client.get("/users/")
+        for_a_script = client.get("/users/", headers={"Accept": "application/json"})
+        status = client.get(status_json)
+
+    assert page.status_code == for_a_script.status_code == status.status_code == 503
+    assert page["Retry-After"] == for_a_script["Retry-After"] == status["Retry-After"] == "5"
+    assert "<h1>Back in a moment</h1>" in page.content.decode()
+    assert page["Content-Type"].startswith("text/html")
+    assert for_a_script.json()["failed"] == status.json()["failed"] == ["database"]
+
+
+def test_other_database_errors_are_bugs_and_stay_500(client, settings):
+    settings.DEBUG = False
+    client.raise_request_exception = False
+    with queries_fail_with(IntegrityError):
+        assert client.get("/users/").status_code == 500
