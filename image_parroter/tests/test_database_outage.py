@@ -4,7 +4,10 @@ with Retry-After (the site's page, or JSON for scripts), never 500, and /health 
 database; once it is back the site answers as before, and the work that was in progress
 finishes: the thumbnail job with its archive, the user batch with exactly its N users."""
 
+import itertools
+import threading
 import time
+from collections import Counter
 
 import psycopg
 import pytest
@@ -23,6 +26,29 @@ IMAGES = [
 ]
 ONE_IMAGE = IMAGES[:1]
 SLOW_BATCHES = {"USERS_GENERATE_CHUNK_SIZE": "1"}
+
+
+class SteadyLoad(threading.Thread):
+    """The same visitor asking for pages back to back in another thread until stopped; counts
+    the statuses it was answered with."""
+
+    def __init__(self, person: Person, job_path: str):
+        super().__init__(daemon=True)
+        self.person = Person(person.url)
+        self.person.session.cookies.update(person.session.cookies)  # the job's owner
+        self.paths = ["/", job_path, f"{job_path}status.json", "/users/", "/health"]
+        self.statuses, self.done = Counter(), threading.Event()
+
+    def run(self) -> None:
+        for path in itertools.cycle(self.paths):
+            if self.done.is_set():
+                return
+            self.statuses[self.person.ask("load", "get", path).status_code] += 1
+
+    def stop(self) -> Counter:
+        self.done.set()
+        self.join(timeout=budget(30))
+        return self.statuses
 
 
 def rows(database_url: str, sql: str, *params) -> list[tuple]:
@@ -142,6 +168,8 @@ def test_a_postgresql_restart_answers_503_while_away_and_loses_no_work(
     with stack_factory(own_redis, DATABASE_URL=database_url, **SLOW_BATCHES) as (url, _):
         person = Person(url)
         job_path = work_in_progress(person, database_url)
+        load = SteadyLoad(person, job_path)
+        load.start()
 
         # A quick restart between two requests: the connections kept from before are dead.
         own_postgres.restart()
@@ -156,6 +184,9 @@ def test_a_postgresql_restart_answers_503_while_away_and_loses_no_work(
         print(f"figure: PostgreSQL away {time.monotonic() - stopped:.2f} s")
         print(f"figure: seconds from PostgreSQL started to /health 200: {site_back(person)}")
         assert_fine(person, job_path)
+        statuses = load.stop()
+        print(f"figure: statuses of a steady visitor over both restarts: {dict(statuses)}")
+        assert set(statuses) <= {200, 503}, statuses
 
         started = time.monotonic()
         assert_work_finished(person, database_url, job_path, rounds=2)
@@ -173,6 +204,8 @@ def test_a_failover_to_a_streaming_replica_answers_503_between_and_loses_no_work
     with stack_factory(own_redis, DATABASE_URL=both, **SLOW_BATCHES) as (url, _):
         person = Person(url)
         job_path = work_in_progress(person, own_postgres.url())
+        load = SteadyLoad(person, job_path)
+        load.start()
 
         own_postgres.stop()
         stopped = time.monotonic()
@@ -184,6 +217,9 @@ def test_a_failover_to_a_streaming_replica_answers_503_between_and_loses_no_work
         print(f"figure: no primary for {time.monotonic() - stopped:.2f} s")
         print(f"figure: seconds from promote to /health 200: {site_back(person)}")
         assert_fine(person, job_path)
+        statuses = load.stop()
+        print(f"figure: statuses of a steady visitor over the failover: {dict(statuses)}")
+        assert set(statuses) <= {200, 503}, statuses
 
         started = time.monotonic()
         assert_work_finished(person, replica.url(), job_path, rounds=1)
