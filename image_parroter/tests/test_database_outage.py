@@ -8,6 +8,7 @@ import itertools
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -19,11 +20,10 @@ from thumbnailer.tests.images import image_bytes
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
 TOTAL = 500
-# Enough work that both are still running when the database goes: 12 large images, and a
-# batch made one user per transaction.
-IMAGES = [
-    ("images", (f"photo-{n}.jpg", image_bytes(size=(2400, 1800)), "image/jpeg")) for n in range(12)
-]
+# Enough work that both are still running when the database goes: a batch made one user per
+# transaction (about 10 s), and 20 large images (a second or two).
+PHOTO = image_bytes(size=(2400, 1800))
+IMAGES = [("images", (f"photo-{n}.jpg", PHOTO, "image/jpeg")) for n in range(20)]
 ONE_IMAGE = IMAGES[:1]
 SLOW_BATCHES = {"USERS_GENERATE_CHUNK_SIZE": "1"}
 
@@ -49,6 +49,18 @@ class SteadyLoad(threading.Thread):
         self.done.set()
         self.join(timeout=budget(30))
         return self.statuses
+
+
+@contextmanager
+def a_steady_visitor(person: Person, job_path: str, fault: str):
+    """Meanwhile the same visitor asks for pages back to back in another thread: it must be
+    answered with nothing but 200s and 503s."""
+    load = SteadyLoad(person, job_path)
+    load.start()
+    yield
+    statuses = load.stop()
+    print(f"figure: statuses of a steady visitor over {fault}: {dict(statuses)}")
+    assert set(statuses) <= {200, 503}, statuses
 
 
 def rows(database_url: str, sql: str, *params) -> list[tuple]:
@@ -105,9 +117,9 @@ def answers(person: Person, job_path: str) -> dict:
     }
 
 
-def assert_away(person: Person, job_path: str) -> None:
-    """Every page is 503 with Retry-After, as HTML or JSON as asked; /health names the
-    database."""
+def assert_away(person: Person, job_path: str, fault: str) -> None:
+    """Every page is 503 with Retry-After, at once, as HTML or JSON as asked; /health names
+    the database."""
     for what, response in answers(person, job_path).items():
         assert (what, response.status_code) == (what, 503), response.text[:2000]
         assert int(response.headers["Retry-After"]) > 0, what
@@ -117,6 +129,8 @@ def assert_away(person: Person, job_path: str) -> None:
             assert "Back in a moment" in response.text, what
     health = person.ask("health", "get", "/health")
     assert health.status_code == 503 and health.json()["failed"] == ["database"]
+    print(f"figure: seconds per answer with {fault}: {person.waited}")
+    assert max(person.waited.values()) < budget(1.0), person.waited
 
 
 def assert_fine(person: Person, job_path: str) -> None:
@@ -140,6 +154,7 @@ def assert_work_finished(person: Person, database_url: str, job_path: str, round
     """The job made its archive; every batch (the one running through the fault, and one of
     50 for each of the `rounds` of assert_fine) has exactly the users it asked for; nothing
     asked for while the database was away was kept."""
+    started = time.monotonic()
     jobs = rows(database_url, "SELECT count(*) FROM thumbnailer_thumbnailjob")
     assert jobs == [(1 + rounds,)]
 
@@ -158,6 +173,9 @@ def assert_work_finished(person: Person, database_url: str, job_path: str, round
     found = wait_for(batches_final, timeout=120, interval=0.5)
     assert found, batches(database_url)
     assert sorted(found) == sorted([("done", TOTAL, TOTAL)] + [("done", 50, 50)] * rounds)
+    print(
+        f"figure: all the work done {time.monotonic() - started:.1f} s after the database came back"
+    )
 
 
 def test_a_postgresql_restart_answers_503_while_away_and_loses_no_work(
@@ -168,29 +186,19 @@ def test_a_postgresql_restart_answers_503_while_away_and_loses_no_work(
     with stack_factory(own_redis, DATABASE_URL=database_url, **SLOW_BATCHES) as (url, _):
         person = Person(url)
         job_path = work_in_progress(person, database_url)
-        load = SteadyLoad(person, job_path)
-        load.start()
+        with a_steady_visitor(person, job_path, "both restarts"):
+            # A quick restart between two requests: the connections kept from before are dead.
+            own_postgres.restart()
+            assert_fine(person, job_path)
 
-        # A quick restart between two requests: the connections kept from before are dead.
-        own_postgres.restart()
-        assert_fine(person, job_path)
-
-        own_postgres.stop()
-        stopped = time.monotonic()
-        assert_away(person, job_path)
-        print(f"figure: seconds per answer with PostgreSQL stopped: {person.waited}")
-        assert max(person.waited.values()) < budget(1.0), person.waited
-        own_postgres.start()
-        print(f"figure: PostgreSQL away {time.monotonic() - stopped:.2f} s")
-        print(f"figure: seconds from PostgreSQL started to /health 200: {site_back(person)}")
-        assert_fine(person, job_path)
-        statuses = load.stop()
-        print(f"figure: statuses of a steady visitor over both restarts: {dict(statuses)}")
-        assert set(statuses) <= {200, 503}, statuses
-
-        started = time.monotonic()
+            own_postgres.stop()
+            stopped = time.monotonic()
+            assert_away(person, job_path, "PostgreSQL stopped")
+            own_postgres.start()
+            print(f"figure: PostgreSQL away {time.monotonic() - stopped:.2f} s")
+            print(f"figure: seconds from PostgreSQL started to /health 200: {site_back(person)}")
+            assert_fine(person, job_path)
         assert_work_finished(person, database_url, job_path, rounds=2)
-        print(f"figure: work finished {time.monotonic() - started:.1f} s after the restart")
 
 
 def test_a_failover_to_a_streaming_replica_answers_503_between_and_loses_no_work(
@@ -204,23 +212,13 @@ def test_a_failover_to_a_streaming_replica_answers_503_between_and_loses_no_work
     with stack_factory(own_redis, DATABASE_URL=both, **SLOW_BATCHES) as (url, _):
         person = Person(url)
         job_path = work_in_progress(person, own_postgres.url())
-        load = SteadyLoad(person, job_path)
-        load.start()
-
-        own_postgres.stop()
-        stopped = time.monotonic()
-        # The replica still answers, but read-only: no host to write to.
-        assert_away(person, job_path)
-        print(f"figure: seconds per answer with no primary: {person.waited}")
-        assert max(person.waited.values()) < budget(1.0), person.waited
-        replica.promote()
-        print(f"figure: no primary for {time.monotonic() - stopped:.2f} s")
-        print(f"figure: seconds from promote to /health 200: {site_back(person)}")
-        assert_fine(person, job_path)
-        statuses = load.stop()
-        print(f"figure: statuses of a steady visitor over the failover: {dict(statuses)}")
-        assert set(statuses) <= {200, 503}, statuses
-
-        started = time.monotonic()
+        with a_steady_visitor(person, job_path, "the failover"):
+            own_postgres.stop()
+            stopped = time.monotonic()
+            # The replica still answers, but read-only: no host to write to.
+            assert_away(person, job_path, "no primary")
+            replica.promote()
+            print(f"figure: no primary for {time.monotonic() - stopped:.2f} s")
+            print(f"figure: seconds from promote to /health 200: {site_back(person)}")
+            assert_fine(person, job_path)
         assert_work_finished(person, replica.url(), job_path, rounds=1)
-        print(f"figure: work finished {time.monotonic() - started:.1f} s after the promote")
