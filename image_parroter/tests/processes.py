@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
@@ -209,18 +209,8 @@ class PostgresServer:
         a fast checkpoint, or the backup waits for the next one (minutes)."""
         replica = PostgresServer(self.root, name=f"replica-{uuid.uuid4().hex[:6]}")
         address = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
-        self.run(
-            "pg_basebackup",
-            *address,
-            "-D",
-            str(replica.data_dir),
-            "-R",
-            "-X",
-            "stream",
-            "-c",
-            "fast",
-            "-N",
-        )
+        into = ["-D", str(replica.data_dir), "-R", "-X", "stream", "-c", "fast", "-N"]
+        self.run("pg_basebackup", *address, *into)
         replica.start()
         return replica
 
@@ -232,7 +222,8 @@ class PostgresServer:
         """Stop every server of this folder (this one and its replicas) and delete it."""
         for data_dir in self.root.iterdir():
             if (data_dir / "postmaster.pid").exists():
-                PostgresServer(self.root, data_dir.name).pg_ctl("stop", "-m", "immediate")
+                with suppress(RuntimeError):  # it stopped meanwhile: delete it all the same
+                    PostgresServer(self.root, data_dir.name).pg_ctl("stop", "-m", "immediate")
         shutil.rmtree(self.root)
 
 

@@ -59,7 +59,7 @@ def queries_fail_with(error: type[Exception]):
     is away (fault injection through Django's own execute_wrapper hook)."""
 
     def execute(*_):
-        raise error("connection to server at 127.0.0.1 failed: Connection refused")
+        raise error("a fault the test injected")
 
     return connection.execute_wrapper(execute)
 
