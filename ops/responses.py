@@ -4,12 +4,12 @@ errors as JSON for scripts, and 503 while the database is away."""
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 # A database that cannot be reached or whose connection broke (a restart, a failover); other
 # database errors (integrity, a bad query) are bugs and stay 500s.
 DATABASE_AWAY = (OperationalError, InterfaceError)
 DATABASE_RETRY_AFTER_SECONDS = 5
-DATABASE_AWAY_MESSAGE = "The database cannot be reached just now; please try again shortly."
 
 
 def unchanged_since_seen(request, job) -> HttpResponse | None:
@@ -35,7 +35,8 @@ def database_unavailable(request) -> HttpResponse:
     """503 with Retry-After while the database is away: the site's own page, or for a script
     (a status.json endpoint, or Accept: application/json) JSON shaped like /health's."""
     if wants_json(request) or request.path.endswith(".json"):
-        body = {"status": "unavailable", "failed": ["database"], "error": DATABASE_AWAY_MESSAGE}
+        error = gettext("The database cannot be reached just now; please try again shortly.")
+        body = {"status": "unavailable", "failed": ["database"], "error": error}
         response = JsonResponse(body, status=503)
     else:
         response = render(request, "503.html", status=503)
