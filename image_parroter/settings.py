@@ -264,6 +264,8 @@ RUN_HISTORY_DAYS = env.int("RUN_HISTORY_DAYS", default=7)
 # /health pings the workers with this timeout and keeps the answer this long.
 HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=0.5)
 HEALTH_CACHE_SECONDS = env.int("HEALTH_CACHE_SECONDS", default=5)
+# /metrics answers loopback, and anyone else only with `Authorization: Bearer <this>`.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # SECURITY (production defaults follow DEBUG; `manage.py check --deploy` passes with DEBUG off)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
