@@ -13,7 +13,6 @@ logger = logging.getLogger(__name__)
 
 # A worker's heartbeat comes every 2 s (Celery's default); one silent this long is gone.
 WORKER_SEEN_SECONDS = 10
-# Workers not seen for this long are dropped from the set (hosts come and go).
 WORKER_FORGOTTEN_SECONDS = 3600
 
 
@@ -38,16 +37,17 @@ def seconds_since_tick() -> float | None:
 
 def worker_seen(sender, **_) -> None:
     """A worker sent its heartbeat event (heartbeat_sent, every 2 s): note when, by name."""
-    now = time.time()
     try:
-        with redis_client.client().pipeline(transaction=False) as pipe:
-            pipe.zadd(workers_key(), {sender.eventer.hostname: now})
-            pipe.zremrangebyscore(workers_key(), "-inf", now - WORKER_FORGOTTEN_SECONDS)
-            pipe.execute()
+        redis_client.client().zadd(workers_key(), {sender.eventer.hostname: time.time()})
     except redis_client.ERRORS as exc:  # Redis is away: the worker is not seen, as it is not
         logger.warning("could not record the worker's heartbeat: %s", exc)
 
 
 def workers_seen() -> int:
-    """How many workers sent a heartbeat within WORKER_SEEN_SECONDS."""
-    return redis_client.client().zcount(workers_key(), time.time() - WORKER_SEEN_SECONDS, "+inf")
+    """How many workers sent a heartbeat within WORKER_SEEN_SECONDS; those silent for an hour
+    are dropped (hosts come and go), here rather than at every heartbeat."""
+    now = time.time()
+    with redis_client.client().pipeline(transaction=False) as pipe:
+        pipe.zremrangebyscore(workers_key(), "-inf", now - WORKER_FORGOTTEN_SECONDS)
+        pipe.zcount(workers_key(), now - WORKER_SEEN_SECONDS, "+inf")
+        return pipe.execute()[1]

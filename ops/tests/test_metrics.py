@@ -172,3 +172,13 @@ def test_a_request_forwarded_by_a_local_proxy_is_not_local(client, broker, setti
 def test_without_redis_the_scrape_says_so(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     assert client.get("/metrics").status_code == 503
+
+
+def test_workers_silent_for_an_hour_are_forgotten(client, broker):
+    key = heartbeat.workers_key()
+    redis_client.client().zadd(
+        key, {"gone@host": time.time() - 3700, "quiet@host": time.time() - 60}
+    )
+
+    assert scrape(client)[("image_parroter_workers_seen", ())] == 0
+    assert redis_client.client().zrange(key, 0, -1) == [b"quiet@host"]
