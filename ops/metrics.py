@@ -44,12 +44,13 @@ def _queues(names: list[str]) -> tuple[dict[str, int], dict[str, float], int]:
                 pipe.lindex(key, -1)
         pipe.hlen(f"{settings.REDIS_KEY_PREFIX}{UNACKED}")
         *replies, unacked = pipe.execute()
-    now, per_queue = time.time(), len(replies) // len(names)
+    now, replies = time.time(), iter(replies)
     depth, oldest_age = {}, {}
-    for at, name in enumerate(names):
-        mine = replies[at * per_queue : (at + 1) * per_queue]
-        depth[name] = sum(mine[0::2])
-        sent = [stamp for raw in mine[1::2] if (stamp := _sent_at(raw)) is not None]
+    for name in names:
+        # For each list of the queue, in the order asked: its length, then its last message.
+        ends = [(next(replies), _sent_at(next(replies))) for _ in queue_keys(name)]
+        depth[name] = sum(length for length, _ in ends)
+        sent = [stamp for _, stamp in ends if stamp is not None]
         oldest_age[name] = max(0.0, now - min(sent)) if sent else 0.0
     return depth, oldest_age, unacked
 
