@@ -75,11 +75,20 @@ def health(request):
     return JsonResponse(body, status=200 if not body["failed"] else 503)
 
 
+def from_loopback(request) -> bool:
+    """Sent from this host: a loopback address, and no proxy's X-Forwarded-For (a proxy on
+    this host forwards the world's requests from 127.0.0.1)."""
+    if "X-Forwarded-For" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:  # none, as behind a proxy on a Unix socket
+        return False
+
+
 def may_scrape(request) -> bool:
-    """Loopback may read /metrics; anyone else needs `Authorization: Bearer $METRICS_TOKEN`.
-    A request a proxy forwarded (X-Forwarded-For) is not local, even from 127.0.0.1."""
-    local = "X-Forwarded-For" not in request.headers
-    if local and ipaddress.ip_address(request.META["REMOTE_ADDR"]).is_loopback:
+    """Loopback may read /metrics; anyone else needs `Authorization: Bearer $METRICS_TOKEN`."""
+    if from_loopback(request):
         return True
     token = settings.METRICS_TOKEN
     given = request.headers.get("Authorization", "")

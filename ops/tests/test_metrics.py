@@ -169,6 +169,10 @@ def test_a_request_forwarded_by_a_local_proxy_is_not_local(client, broker, setti
     assert client.get("/metrics", **forwarded).status_code == 403
 
 
+def test_a_request_from_a_unix_socket_is_not_local(client, broker):
+    assert client.get("/metrics", REMOTE_ADDR="").status_code == 403
+
+
 def test_without_redis_the_scrape_says_so(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     assert client.get("/metrics").status_code == 503
