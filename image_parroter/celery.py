@@ -5,7 +5,7 @@ import os
 
 from celery import Celery, signals
 
-from ops import history, liveness
+from ops import heartbeat, history, liveness, metrics
 
 from . import pools
 
@@ -18,6 +18,10 @@ app.autodiscover_tasks()
 # A worker starting: green pools sized and kept from stalling (pools.py).
 signals.celeryd_init.connect(pools.size_green_pool)
 signals.worker_init.connect(pools.widen_green_prefetch)
+# Each task message: when it was sent, for the age of a queue's oldest (ops/metrics.py).
+signals.before_task_publish.connect(metrics.stamp_sent_at)
+# Each worker's heartbeat (every 2 s): that it is there, for /metrics (ops/heartbeat.py).
+signals.heartbeat_sent.connect(heartbeat.worker_seen)
 # Each task: the lease on its job that tells the sweep it is alive (ops/liveness.py).
 signals.task_prerun.connect(liveness.take_lease)
 signals.task_postrun.connect(liveness.put_down)

@@ -204,8 +204,21 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = 24 * 3600
+# A queue per workload: thumbnails (CPU-bound) on `thumbnails`, everything else (user
+# batches, periodic work) on `default`. A worker started without -Q consumes both, taking
+# from each in turn, so a flood of thumbnails never holds the heartbeat or the sweep back;
+# CPU hosts run `-Q thumbnails -P prefork` (docs/SCALING.md). A chord's members and its
+# callback are routed by name too, wherever they are sent from.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (Queue("default"),)
+CELERY_TASK_QUEUES = (Queue("default"), Queue("thumbnails"))
+CELERY_TASK_ROUTES = {
+    name: {"queue": "thumbnails"}
+    for name in (
+        "thumbnailer.job_run",
+        "thumbnailer.image_thumbnails_make",
+        "thumbnailer.job_archive_build",
+    )
+}
 CELERY_TIMEZONE = TIME_ZONE
 # A task is acknowledged when it ends, and given back to the queue if its worker dies.
 CELERY_TASK_ACKS_LATE = True
@@ -225,14 +238,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.1,
     "interval_max": 0.1,
 }
-# An unacknowledged message is redelivered after the visibility timeout; it must outlast the
-# longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+# Redis has no acknowledgements: kombu keeps a message a worker took in its "unacked" hash
+# and gives it back to the queue when it is not acknowledged within the visibility timeout.
+# So it must outlast the longest task (the hard time limit), or a task still running would be
+# run a second time beside the first; twice the limit leaves room for a task that waited in a
+# worker's prefetch window first. The result backend gets the same options, so that every
+# Redis client of the project agrees on them (Celery's docs set both).
+REDIS_TRANSPORT_OPTIONS = {
     "visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT,
     "global_keyprefix": REDIS_KEY_PREFIX,
     **REDIS_SOCKET_TIMEOUTS,
 }
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX}
+CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUTS["socket_connect_timeout"]
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUTS["socket_timeout"]
 # A worker that loses Redis keeps its running tasks going: their acks still reach Redis
@@ -271,6 +289,8 @@ RUN_HISTORY_DAYS = env.int("RUN_HISTORY_DAYS", default=7)
 # /health pings the workers with this timeout and keeps the answer this long.
 HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=0.5)
 HEALTH_CACHE_SECONDS = env.int("HEALTH_CACHE_SECONDS", default=5)
+# /metrics answers loopback, and anyone else only with `Authorization: Bearer <this>`.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # SECURITY (production defaults follow DEBUG; `manage.py check --deploy` passes with DEBUG off)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)

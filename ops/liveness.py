@@ -30,8 +30,14 @@ logger = logging.getLogger(__name__)
 
 # Kombu's names for the messages a worker holds unacknowledged, and when it took each.
 UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
-# Kombu keeps a queue's prioritised messages in lists of their own beside the queue.
+# Kombu keeps a queue's prioritised messages in lists of their own beside the queue (its
+# default priority steps 0, 3, 6, 9); a message without a priority goes to the queue's own.
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+def queue_keys(queue: str) -> list[str]:
+    """The Redis lists a queue's waiting messages are in."""
+    return [f"{settings.REDIS_KEY_PREFIX}{queue}{suffix}" for suffix in PRIORITY_SUFFIXES]
 
 
 def redelivered(task) -> bool:
@@ -102,9 +108,10 @@ def alive(job_ids: list[str]) -> set[str]:
     client, prefix = redis_client.client(), settings.REDIS_KEY_PREFIX
     leases = client.mget([_lease_key(job_id) for job_id in job_ids])
     found = {job_id for job_id, lease in zip(job_ids, leases, strict=True) if lease}
+    # Every declared queue: a job's tasks may wait in `thumbnails` or `default`.
     for queue in settings.CELERY_TASK_QUEUES:
-        for suffix in PRIORITY_SUFFIXES:
-            found |= _job_ids_in(client.lrange(f"{prefix}{queue.name}{suffix}", 0, -1))
+        for key in queue_keys(queue.name):
+            found |= _job_ids_in(client.lrange(key, 0, -1))
     since = time.time() - settings.JOB_LEASE_SECONDS
     tags = client.zrangebyscore(f"{prefix}{UNACKED_INDEX}", since, "+inf")
     if tags:

@@ -5,4 +5,5 @@ from . import views
 app_name = "ops"
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
 ]

@@ -1,14 +1,19 @@
+import hmac
+import ipaddress
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from image_parroter.celery import app as celery_app
 
 from . import beat_lock, heartbeat, redis_client
+from .metrics import scrape
 
 WORKERS_CACHE_KEY = "ops:health:workers"
 
@@ -69,3 +74,36 @@ def health(request):
         "beat": beat,
     }
     return JsonResponse(body, status=200 if not body["failed"] else 503)
+
+
+def from_loopback(request) -> bool:
+    """Sent from this host: a loopback address, and no proxy's X-Forwarded-For (a proxy on
+    this host forwards the world's requests from 127.0.0.1)."""
+    if "X-Forwarded-For" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:  # none, as behind a proxy on a Unix socket
+        return False
+
+
+def may_scrape(request) -> bool:
+    """Loopback may read /metrics; anyone else needs `Authorization: Bearer $METRICS_TOKEN`."""
+    if from_loopback(request):
+        return True
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+@never_cache
+def metrics(request):
+    """The queues, workers, beat and jobs in Prometheus's text format (ops/metrics.py)."""
+    if not may_scrape(request):
+        return HttpResponse("Forbidden: send Authorization: Bearer $METRICS_TOKEN.\n", status=403)
+    try:
+        body = scrape()
+    except redis_client.ERRORS:
+        return HttpResponse("Redis does not answer.\n", status=503)
+    # The text format every Prometheus (and KEDA) reads; the names need no newer escaping.
+    return HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)

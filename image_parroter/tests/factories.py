@@ -20,13 +20,17 @@ def upload(name="photo.jpg", data=None, content_type="image/jpeg") -> SimpleUplo
     return SimpleUploadedFile(name, image_bytes() if data is None else data, content_type)
 
 
-def thumbnail_job(name="photo.jpg", *, data=None, sizes=(64,), **fields) -> ThumbnailJob:
-    """A job with one image (`data`, a small JPEG by default), never sent: as if
-    the broker had been down, or not yet sent."""
+def thumbnail_job(name="photo.jpg", *, data=None, sizes=(64,), images=1, **fields) -> ThumbnailJob:
+    """A job with one image (`data`, a small JPEG by default), or `images` copies of it
+    named 1-photo.jpg, 2-photo.jpg..., never sent: as if the broker had been down, or not
+    yet sent."""
     job = ThumbnailJob.objects.create(session_key="s" * 32, sizes=list(sizes), **fields)
-    image = JobImage(job=job, upload_name=name, name=name)
-    image.original.save(name, ContentFile(image_bytes() if data is None else data), save=False)
-    image.save()
+    content = ContentFile(image_bytes() if data is None else data)
+    for position in range(images):
+        image_name = f"{position}-{name}" if position else name
+        image = JobImage(job=job, position=position, upload_name=image_name, name=image_name)
+        image.original.save(image_name, content, save=False)
+        image.save()
     return job
 
 

@@ -150,6 +150,8 @@ class RedisServer:
         app = Celery(broker=self.url, backend=self.url, set_as_current=False)
         app.conf.update(
             task_default_queue=celery_app.conf.task_default_queue,
+            task_queues=celery_app.conf.task_queues,
+            task_routes=celery_app.conf.task_routes,
             broker_transport_options={"global_keyprefix": settings.REDIS_KEY_PREFIX},
             result_backend_transport_options={"global_keyprefix": settings.REDIS_KEY_PREFIX},
         )

@@ -57,6 +57,19 @@ def test_worker_runs_under_gevent_and_there_is_one_beat():
     assert [name for name, command in processes.items() if " beat" in command] == ["beat"]
 
 
+def test_compose_can_run_a_worker_per_queue_instead():
+    services = compose()
+    assert "profiles" not in services["worker"]  # started by default, serving both queues
+    split = [
+        shlex.split(service["command"])
+        for service in services.values()
+        if "split" in service.get("profiles", [])
+    ]
+    pools = {words[words.index("-Q") + 1]: words[words.index("-P") + 1] for words in split}
+    assert pools == {"thumbnails": "prefork", "default": "gevent"}
+    assert set(pools) == {queue.name for queue in settings.CELERY_TASK_QUEUES}
+
+
 def flower(password: str | None, port: int) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if key != "FLOWER_BASIC_AUTH"}
     if password is not None:

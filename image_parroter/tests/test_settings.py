@@ -17,9 +17,9 @@ def test_celery_speaks_json_only():
     assert celery_app.conf.result_serializer == "json"
 
 
-def test_celery_declares_the_default_queue():
+def test_celery_declares_a_queue_per_workload():
     assert celery_app.conf.task_default_queue == "default"
-    assert [queue.name for queue in celery_app.conf.task_queues] == ["default"]
+    assert [queue.name for queue in celery_app.conf.task_queues] == ["default", "thumbnails"]
 
 
 def test_celery_delivery_survives_a_lost_worker():
@@ -28,6 +28,8 @@ def test_celery_delivery_survives_a_lost_worker():
     assert celery_app.conf.worker_prefetch_multiplier == 1
     visibility = celery_app.conf.broker_transport_options["visibility_timeout"]
     assert visibility > celery_app.conf.task_time_limit > celery_app.conf.task_soft_time_limit
+    results = celery_app.conf.result_backend_transport_options
+    assert results["visibility_timeout"] == visibility
 
 
 def test_celery_settings_for_faults_are_chosen_not_defaulted():

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from image_parroter.tests.factories import untouched, user_batch
+from image_parroter.tests.factories import thumbnail_job, untouched, user_batch
 from image_parroter.tests.processes import TEST_TASKS_ARGS, running_worker_on, send_job
 from image_parroter.tests.waiting import wait_for
-from ops import dispatch, liveness
+from ops import dispatch, liveness, redis_client
 from ops.services import jobs_sweep_lost
 
 LEASE = timedelta(seconds=45)
@@ -32,6 +32,16 @@ def test_under_a_backlog_the_sweep_sends_again_only_the_job_that_was_lost(own_re
         assert (batch.status, batch.attempts) == ("queued", 0)
     lost.refresh_from_db()
     assert lost.updated_at > waiting[0].updated_at  # claimed and sent again
+
+
+@pytest.mark.django_db
+def test_a_thumbnail_job_waiting_in_its_own_queue_is_not_lost(own_redis, settings):
+    settings.REDIS_URL = own_redis.url
+    job = untouched(thumbnail_job())
+    send_job(own_redis.celery_app(), job)
+    assert redis_client.client().llen(liveness.queue_keys("thumbnails")[0]) == 1  # not default
+
+    assert jobs_sweep_lost(lease=LEASE) == {"redispatched": 0, "failed": 0}
 
 
 def runs(app, worker: str, task_id: str) -> bool:
