@@ -76,6 +76,28 @@ def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Pope
     sys.exit("redis-server did not answer within 10 s")
 
 
+def start_moto(port: int) -> subprocess.Popen:
+    """moto's standalone S3-compatible server (requirements-dev.txt) on loopback, for the
+    object-storage tests and benchmark; it answers once it takes connections."""
+    binary = Path(sys.executable).parent / "moto_server"
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                sys.exit(f"moto_server exited with {proc.returncode}; is port {port} taken?")
+            time.sleep(0.1)
+    proc.terminate()
+    sys.exit("moto_server did not answer within 10 s")
+
+
 def supervise(command: list[str], env: dict, redis_proc: subprocess.Popen | None) -> int:
     """Run command to its end; SIGINT/SIGTERM go to it; then stop our Redis."""
     child = subprocess.Popen(command, env=env)

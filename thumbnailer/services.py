@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import BinaryIO, TypeVar
 
+import botocore.exceptions
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -30,6 +31,19 @@ T = TypeVar("T")
 # Share of the bar for the thumbnails; the archive takes the rest.
 THUMBNAILS_PROGRESS = 90
 INTERNAL_ERROR = "Something went wrong on our side while making the thumbnails. Please try again."
+STORAGE_UNREACHABLE = (
+    "The storage could not be reached, so the thumbnails could not be made. Please try again later."
+)
+# What a storage raises when it cannot keep or give files: the disk's OSError, and object
+# storage's boto3 errors (which are not OSErrors: a refusal, no such bucket, no connection).
+STORAGE_ERRORS = (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+# Of those, a dropped connection or a timeout: worth a task's retry.
+STORAGE_CONNECTION_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,
+)
 
 
 def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None:
@@ -38,10 +52,11 @@ def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None
     is raised instead, for the task's retries."""
     try:
         return store()
-    except (ConnectionError, TimeoutError):
+    except STORAGE_CONNECTION_ERRORS:
         raise
-    except OSError as exc:
-        reason = f"The results could not be stored ({exc.strerror or exc}). Please try again later."
+    except STORAGE_ERRORS as exc:
+        cause = getattr(exc, "strerror", None) or exc
+        reason = f"The results could not be stored ({cause}). Please try again later."
         job_fail(job=job, reason=reason)
         return None
 
@@ -188,7 +203,7 @@ def delete_outputs(*, job: ThumbnailJob) -> None:
         delete_folder(f"{job_folder(job.pk)}/thumbnails")
         if job.archive:
             default_storage.delete(job.archive.name)
-    except OSError as exc:
+    except STORAGE_ERRORS as exc:
         logger.warning("%s: the storage refused to delete its output: %s", job, exc)
     job.images.update(thumbnails={}, done=False)
     ThumbnailJob.objects.filter(pk=job.pk).update(archive="")

@@ -15,7 +15,7 @@ FAILED = "Something went wrong on our side while making the users. Please try ag
 
 
 class UserBatchTask(JobTask):
-    def fail_job(self, job_id: str) -> None:
+    def fail_job(self, job_id: str, exc: Exception) -> None:
         """The batch's task failed for good (a crash, retries spent); the users made stay."""
         if batch := UserBatch.objects.filter(pk=job_id).first():
             batch.mark_failed(FAILED)

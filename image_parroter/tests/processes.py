@@ -1,5 +1,6 @@
-"""Real processes for the tests, on the test database: Celery workers, beat, gunicorn, and a
-redis-server of a test's own. The fixtures that start them are in the root conftest.py."""
+"""Real processes for the tests, on the test database: Celery workers, beat, gunicorn, a
+redis-server of a test's own, and moto's S3-compatible server. The fixtures that start them
+are in the root conftest.py."""
 
 import os
 import subprocess
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import boto3
 import pytest
 import requests
 from celery import Celery
@@ -195,3 +197,56 @@ def running_stack(redis: RedisServer, log_dir: Path, **env):
         running_worker_on(redis, "gevent", log_dir, **env) as (worker, _),
     ):
         yield url, worker
+
+
+S3_STORAGE = "storages.backends.s3.S3Storage"
+
+
+def object_storage_env(endpoint: str, bucket: str) -> dict[str, str]:
+    """The environment that keeps a process's media in `bucket` at `endpoint`, in
+    django-storages' own names. moto takes any key and signature: these test no credentials."""
+    return {
+        "MEDIA_STORAGE": S3_STORAGE,
+        "AWS_STORAGE_BUCKET_NAME": bucket,
+        "AWS_S3_ENDPOINT_URL": endpoint,
+        "AWS_S3_REGION_NAME": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+
+
+def use_object_storage(settings, env: dict[str, str]) -> None:
+    """This process (pytest-django's `settings`) stores media as `env` tells a worker to."""
+    for name, value in env.items():
+        if name.startswith("AWS_"):
+            setattr(settings, name, value)
+    # Last: the storage is made anew, from the settings above, when STORAGES changes.
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": env["MEDIA_STORAGE"]}}
+
+
+class MotoServer:
+    """moto's standalone S3-compatible server on a free loopback port, with a new bucket for
+    each test that asks."""
+
+    def __init__(self):
+        self.port, self.proc = free_port(), None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = devstack.start_moto(self.port)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+    def new_bucket(self):
+        """A new, empty bucket (boto3's Bucket); `object_storage_env(url, bucket.name)`."""
+        env = object_storage_env(self.url, f"test-{uuid.uuid4().hex[:12]}")
+        s3 = boto3.resource(
+            "s3",
+            endpoint_url=self.url,
+            region_name=env["AWS_S3_REGION_NAME"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        return s3.create_bucket(Bucket=env["AWS_STORAGE_BUCKET_NAME"])
