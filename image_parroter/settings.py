@@ -176,9 +176,6 @@ AWS_S3_CLIENT_CONFIG = botocore.config.Config(
 # Uploads in the calling thread: a gevent worker's storage work already runs on a real thread
 # of its own (image_parroter/pools.py), and media files are small.
 AWS_S3_TRANSFER_CONFIG = TransferConfig(use_threads=False)
-# A name already taken gets another one, as on disk: two copies of a task racing each keep
-# their own file, and the loser deletes only its own (thumbnailer/services.py).
-AWS_S3_FILE_OVERWRITE = False
 
 # PRODUCT LIMITS
 THUMBNAIL_SIZES = env.list("THUMBNAIL_SIZES", cast=int, default=[128, 256, 512])

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-import boto3
 import pytest
 import requests
 from celery import Celery
@@ -199,20 +198,7 @@ def running_stack(redis: RedisServer, log_dir: Path, **env):
         yield url, worker
 
 
-S3_STORAGE = "storages.backends.s3.S3Storage"
-
-
-def object_storage_env(endpoint: str, bucket: str) -> dict[str, str]:
-    """The environment that keeps a process's media in `bucket` at `endpoint`, in
-    django-storages' own names. moto takes any key and signature: these test no credentials."""
-    return {
-        "MEDIA_STORAGE": S3_STORAGE,
-        "AWS_STORAGE_BUCKET_NAME": bucket,
-        "AWS_S3_ENDPOINT_URL": endpoint,
-        "AWS_S3_REGION_NAME": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-    }
+object_storage_env = devstack.object_storage_env
 
 
 def use_object_storage(settings, env: dict[str, str]) -> None:
@@ -241,12 +227,4 @@ class MotoServer:
 
     def new_bucket(self):
         """A new, empty bucket (boto3's Bucket); `object_storage_env(url, bucket.name)`."""
-        env = object_storage_env(self.url, f"test-{uuid.uuid4().hex[:12]}")
-        s3 = boto3.resource(
-            "s3",
-            endpoint_url=self.url,
-            region_name=env["AWS_S3_REGION_NAME"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-        return s3.create_bucket(Bucket=env["AWS_STORAGE_BUCKET_NAME"])
+        return devstack.create_bucket(object_storage_env(self.url, f"test-{uuid.uuid4().hex[:12]}"))

@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 from PIL import Image
+from playwright.sync_api import expect
 
 from image_parroter.tests.factories import run_job, upload
 from image_parroter.tests.processes import (
@@ -136,6 +137,39 @@ def test_cancel_deletes_what_the_job_made_and_the_purge_deletes_the_rest(
     assert keys(bucket) == []
 
 
+def test_two_archive_callbacks_racing_keep_the_recorded_archive_that_both_wrote(
+    owner_job, object_storage
+):
+    """Object storage overwrites a name where the disk picks another: the late callback's
+    archive has the recorded one's name, and losing the race must not delete it."""
+    _, bucket = object_storage
+    services.image_thumbnails_make(image=owner_job.images.select_related("job").get())
+    late = ThumbnailJob.objects.get(pk=owner_job.pk)  # loaded before the first callback ended
+    services.job_archive_build(job=ThumbnailJob.objects.get(pk=owner_job.pk))
+
+    services.job_archive_build(job=late)
+
+    owner_job.refresh_from_db()
+    assert owner_job.status == "done"
+    assert [key for key in keys(bucket) if key.endswith(".zip")] == [owner_job.archive.name]
+
+
+def test_two_copies_of_an_image_task_racing_leave_the_recorded_thumbnails(
+    owner_job, object_storage
+):
+    _, bucket = object_storage
+    late = owner_job.images.select_related("job").get()  # loaded while the job was queued
+    services.image_thumbnails_make(image=owner_job.images.select_related("job").get())
+
+    assert services.image_thumbnails_make(image=late) == {}  # it lost: nothing recorded
+
+    recorded = owner_job.images.get().thumbnails
+    assert sorted(recorded.values()) == job_keys(
+        owner_job, "thumbnails/128/photo.jpg", "thumbnails/256/photo.jpg"
+    )
+    assert set(recorded.values()) < set(keys(bucket))
+
+
 @pytest.mark.parametrize("storage", ["a closed port", "no such bucket"])
 def test_object_storage_that_refuses_answers_the_upload_503_and_keeps_nothing(
     client, settings, moto_server, storage
@@ -153,6 +187,42 @@ def test_object_storage_that_refuses_answers_the_upload_503_and_keeps_nothing(
     assert escape(STORAGE_UNAVAILABLE) in response.content.decode()
     assert ThumbnailJob.objects.count() == 0
     assert time.monotonic() - started < budget(10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chromium_shows_the_previews_and_downloads_the_zip_from_object_storage(
+    page, object_storage, sent_tasks
+):
+    env, _ = object_storage
+    from_storage = []  # what Chromium fetched from the storage itself
+    page.on("response", lambda response: from_storage.append(response.url.split("?")[0]))
+    page.goto("/")
+    page.get_by_label("Images").set_input_files(
+        [
+            {
+                "name": "holiday.jpg",
+                "mimeType": "image/jpeg",
+                "buffer": image_bytes("JPEG", (800, 600)),
+            }
+        ]
+    )
+    page.get_by_label("512 px").uncheck()
+    page.get_by_role("button", name="Make thumbnails").click()
+    page.wait_for_url("**/jobs/*/")
+    job = run_job(ThumbnailJob.objects.get())  # what the worker would do, in this process
+
+    expect(page.locator(".job-status")).to_have_text("Done", timeout=budget(20) * 1000)
+    folder = f"{env['AWS_S3_ENDPOINT_URL']}/{env['AWS_STORAGE_BUCKET_NAME']}/thumbnailer/{job.pk}"
+    for size in (128, 256):
+        preview = page.get_by_role("img", name=f"holiday.jpg, {size} px thumbnail")
+        assert preview.evaluate("img => img.decode().then(() => img.naturalWidth)") == size
+        assert f"{folder}/thumbnails/{size}/holiday.jpg" in from_storage
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download the zip").click()
+    download = download_info.value
+    assert download.suggested_filename == job.download_name
+    with zipfile.ZipFile(download.path()) as archive:
+        assert len(archive.namelist()) == 3
 
 
 @pytest.mark.worker
