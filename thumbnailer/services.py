@@ -153,7 +153,10 @@ def _store_thumbnails(image: JobImage, thumbnails: list[imaging.Thumbnail]) -> d
     made, folder = {}, f"{job_folder(image.job_id)}/thumbnails"
     for thumbnail in thumbnails:
         name = f"{folder}/{thumbnail.size}/{image.stem}.{thumbnail.extension}"
-        default_storage.delete(name)  # left by an attempt that died before recording it
+        # Left by an attempt that died before recording it? A disk would give this one another
+        # name; object storage overwrites it (and so needs no request here).
+        if default_storage.get_available_name(name) != name:
+            default_storage.delete(name)
         made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
     return made
 
