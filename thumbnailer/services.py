@@ -87,8 +87,10 @@ def job_create(
             JobImage.objects.bulk_create(images)
             dispatch.send(job)
     except BaseException:
-        # The rows are rolled back; the files written so far must go too.
-        delete_folder(job_folder(job.pk))
+        # The rows are rolled back; the files written so far must go too (none: the storage
+        # refused the first, and is not asked again).
+        if images:
+            delete_folder(job_folder(job.pk))
         raise
     return job
 
