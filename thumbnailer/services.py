@@ -212,9 +212,12 @@ def job_archive_build(*, job: ThumbnailJob, in_hand: dict[str, bytes] | None = N
     # A concurrent callback recorded its archive first, or the job was cancelled. Object
     # storage overwrites a name (django-storages' default) where the disk picks another, so
     # the other callback's archive may be this very name.
-    kept = ThumbnailJob.objects.filter(pk=job.pk).values_list("archive", flat=True).first()
-    if not recorded and name != kept:
+    if not recorded and name != _recorded_archive(job):
         default_storage.delete(name)
+
+
+def _recorded_archive(job: ThumbnailJob) -> str | None:
+    return ThumbnailJob.objects.filter(pk=job.pk).values_list("archive", flat=True).first()
 
 
 def job_fail(*, job: ThumbnailJob, reason: str) -> None:
