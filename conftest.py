@@ -15,11 +15,14 @@ from image_parroter.celery import app as celery_app
 from image_parroter.tests import processes
 from image_parroter.tests.processes import (
     PG_BIN,
+    MotoServer,
     PostgresServer,
     RedisServer,
+    object_storage_env,
     running_beat,
     running_stack,
     running_worker,
+    use_object_storage,
 )
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -147,6 +150,26 @@ def beat_factory(celery_worker, tmp_path):
     """`with beat_factory() as log:` runs beat meanwhile, sending to the session's real
     worker; `log` is the path of its output (`beat_factory(loglevel="DEBUG")` for more)."""
     return lambda loglevel="INFO": running_beat(tmp_path, loglevel)
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's S3-compatible server (moto_server) on loopback, for the whole session."""
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def object_storage(moto_server, settings):
+    """This test keeps its media in a new bucket of the moto server, as
+    MEDIA_STORAGE=storages.backends.s3.S3Storage does; yields the environment that puts a
+    worker in the same mode, and the bucket (boto3's) to look into."""
+    bucket = moto_server.new_bucket()
+    env = object_storage_env(moto_server.url, bucket.name)
+    use_object_storage(settings, env)
+    return env, bucket
 
 
 @pytest.fixture(scope="session")

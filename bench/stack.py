@@ -3,6 +3,8 @@
 `scripts/devstack.py run` (honcho with the Procfile: gunicorn 2x4, the worker exactly as
 documented, beat) against a private redis-server, a temporary SQLite database and media
 folder, with `bench.settings` so that the tutorial baseline shares the web and the worker.
+With `object_storage=True` the media go to a bucket of moto's S3-compatible server on
+loopback instead (MEDIA_STORAGE=storages.backends.s3.S3Storage), and nothing to the folder.
 """
 
 import os
@@ -33,6 +35,14 @@ class Stack:
     env: dict
     log: Path
     pid: int  # honcho's: the web, worker and beat are its children
+    bucket: object = None  # boto3's Bucket, with object_storage=True
+
+    def stored_bytes(self) -> int:
+        """The size of every stored file: in the bucket, or under MEDIA_ROOT."""
+        if self.bucket is not None:
+            return sum(stored.size for stored in self.bucket.objects.all())
+        media = Path(self.env["MEDIA_ROOT"])
+        return sum(path.stat().st_size for path in media.rglob("*") if path.is_file())
 
     def worker_log(self) -> str:
         return self.log.read_text(errors="replace")
@@ -47,11 +57,17 @@ def _wait_for(ready, what: str, proc: subprocess.Popen, log: Path, timeout: floa
 
 
 @contextmanager
-def make_run_stack(extra_env: dict | None = None):
+def make_run_stack(extra_env: dict | None = None, *, object_storage: bool = False):
     with tempfile.TemporaryDirectory(prefix="image_parroter_bench_") as tmp:
         tmp = Path(tmp)
         redis_port, web_port = devstack.free_port(), devstack.free_port()
         redis_proc = devstack.start_redis(redis_port, tmp / "redis", append_only=False)
+        moto_proc, storage_env, bucket = None, {}, None
+        if object_storage:
+            moto_port = devstack.free_port()
+            moto_proc = devstack.start_moto(moto_port)
+            storage_env = devstack.object_storage_env(f"http://127.0.0.1:{moto_port}", "bench")
+            bucket = devstack.create_bucket(storage_env)
         venv_bin = str(Path(sys.executable).parent)
         env = {
             **{
@@ -68,6 +84,7 @@ def make_run_stack(extra_env: dict | None = None):
             "PORT": str(web_port),
             # Every benchmark client uploads from 127.0.0.1, far faster than a person.
             "UPLOAD_RATE": "100000/m",
+            **storage_env,
             **(extra_env or {}),
         }
         manage = [sys.executable, str(BASE_DIR / "manage.py")]
@@ -87,7 +104,13 @@ def make_run_stack(extra_env: dict | None = None):
         tag = database_tag(environ.Env.db_url_config(env["DATABASE_URL"]))
         prefix = f"image_parroter:{tag}:"
         stack = Stack(
-            url=url, redis_url=env["REDIS_URL"], redis_prefix=prefix, env=env, log=log, pid=proc.pid
+            url=url,
+            redis_url=env["REDIS_URL"],
+            redis_prefix=prefix,
+            env=env,
+            log=log,
+            pid=proc.pid,
+            bucket=bucket,
         )
         try:
             _wait_for(lambda: _answers(f"{url}/health"), "the web", proc, log)
@@ -100,8 +123,10 @@ def make_run_stack(extra_env: dict | None = None):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-            redis_proc.terminate()
-            redis_proc.wait(timeout=30)
+            for server in (redis_proc, moto_proc):
+                if server is not None:
+                    server.terminate()
+                    server.wait(timeout=30)
 
 
 def _answers(url: str) -> bool:

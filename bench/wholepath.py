@@ -174,6 +174,36 @@ def single_case(stack, data, repeat) -> dict:
     )
 
 
+def object_storage_case(disk: Stack, data: bytes, repeat: int) -> dict:
+    """The single upload with the media in S3 (moto_server on loopback), taking turns with the
+    same upload on `disk`, the stack with media on disk, while both run."""
+
+    async def turns() -> tuple[list[float], list[float]]:
+        on_disk, in_s3 = await project_client(disk.url), await project_client(s3.url)
+        for _ in range(3):  # warm: imports, and a storage connection per thread of the web
+            await project_job(in_s3, data, 0.02)
+        disk_times, s3_times = [], []
+        for _ in range(repeat):
+            disk_times.append((await project_job(on_disk, data, 0.02))[0])
+            s3_times.append((await project_job(in_s3, data, 0.02))[0])
+        await on_disk.close()
+        await in_s3.close()
+        return disk_times, s3_times
+
+    with make_run_stack(object_storage=True) as s3:
+        disk_times, s3_times = asyncio.run(turns())
+    disk_median = statistics.median(disk_times)
+    return record(
+        "one 1920x1080 upload, POST -> done, media in S3 (moto on loopback) against on disk",
+        s3_times,
+        None,
+        disk_median=round(disk_median, 4),
+        disk_runs=[round(t, 4) for t in disk_times],
+        times_disk=round(statistics.median(s3_times) / disk_median, 2),
+        target_times_disk=2.0,
+    )
+
+
 # Notes, in the page, when the job's state first shows "done" (epoch milliseconds).
 DONE_WATCH = """
 new MutationObserver(() => {
@@ -333,6 +363,7 @@ def main() -> None:
     records = []
     with make_run_stack() as stack:
         records.append(single_case(stack, hd, 3 if args.quick else 5))
+        records.append(object_storage_case(stack, hd, 3 if args.quick else 5))
         records.append(concurrent_case(stack, "20 x 1920x1080 at once", hd, 20, repeat, 3.0, 2.0))
         records.append(concurrent_case(stack, "10 x 6000x4000 at once", big, 10, repeat, 1.5, 4.0))
         # Scripts, and job pages after their first seconds, ask once a second; the second

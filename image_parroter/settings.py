@@ -7,7 +7,9 @@ import hashlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import botocore.config
 import environ
+from boto3.s3.transfer import TransferConfig
 from csp.constants import NONE, SELF
 from kombu import Queue
 
@@ -155,8 +157,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
-    # Any Django storage works (e.g. django-storages' S3 backend for several hosts):
-    # the code reads and writes media through the storage API only.
+    # Any Django storage works (django-storages' S3 backend for several hosts, below): the code
+    # reads and writes media through the storage API only.
     "default": {
         "BACKEND": env("MEDIA_STORAGE", default="django.core.files.storage.FileSystemStorage")
     },
@@ -166,6 +168,32 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# OBJECT STORAGE (MEDIA_STORAGE=storages.backends.s3.S3Storage)
+# django-storages' own setting names, from the environment; each default is django-storages'
+# own, so disk mode needs none of them (nor does boto3, which finds credentials itself when
+# AWS_ACCESS_KEY_ID is not set).
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default=None)
+AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default=None)
+AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)
+AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
+AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
+AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", default=None)
+# Seconds a presigned download or preview link stays valid.
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=3600)
+# A storage that is down or unreachable answers within seconds, as a full disk does, and not
+# after boto3's default five tries of a minute each: an upload gets its 503, a task its retries.
+# Presigned URLs are signed with SigV4 (boto3 would use SigV2, which newer regions refuse).
+AWS_S3_CLIENT_CONFIG = botocore.config.Config(
+    s3={"addressing_style": AWS_S3_ADDRESSING_STYLE},
+    signature_version="s3v4",
+    connect_timeout=2,
+    read_timeout=10,
+    retries={"mode": "standard", "total_max_attempts": 2},
+)
+# Uploads in the calling thread: a gevent worker's storage work already runs on a real thread
+# of its own (image_parroter/pools.py), and media files are small.
+AWS_S3_TRANSFER_CONFIG = TransferConfig(use_threads=False)
 
 # PRODUCT LIMITS
 THUMBNAIL_SIZES = env.list("THUMBNAIL_SIZES", cast=int, default=[128, 256, 512])
@@ -335,9 +363,7 @@ CONTENT_SECURITY_POLICY = {
             SELF,
             "data:",
             "blob:",
-            *object_storage_origins(
-                env("AWS_S3_ENDPOINT_URL", default=""), env("AWS_STORAGE_BUCKET_NAME", default="")
-            ),
+            *object_storage_origins(AWS_S3_ENDPOINT_URL or "", AWS_STORAGE_BUCKET_NAME or ""),
         ],
         "object-src": [NONE],
         "base-uri": [NONE],

@@ -33,12 +33,13 @@ class JobTask(Task):
     retry_backoff = True
     max_retries = 5
 
-    def fail_job(self, job_id: str) -> None:
+    def fail_job(self, job_id: str, exc: Exception) -> None:
+        """Fail the job, which `exc` ended, with a reason a person can read."""
         raise NotImplementedError
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         if job_id := job_id_of(task_id):
-            run_off_loop(self.fail_job, job_id)
+            run_off_loop(self.fail_job, job_id, exc)
 
 
 # Every 10 s: its run history keeps only the runs that failed (ops.history).

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import boto3
 import redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,6 +75,53 @@ def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Pope
         time.sleep(0.1)
     proc.terminate()
     sys.exit("redis-server did not answer within 10 s")
+
+
+def start_moto(port: int) -> subprocess.Popen:
+    """moto's standalone S3-compatible server (requirements-dev.txt) on loopback, for the
+    object-storage tests and benchmarks; it answers once it takes connections."""
+    binary = Path(sys.executable).parent / "moto_server"
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                sys.exit(f"moto_server exited with {proc.returncode}; is port {port} taken?")
+            time.sleep(0.1)
+    proc.terminate()
+    sys.exit("moto_server did not answer within 10 s")
+
+
+def object_storage_env(endpoint: str, bucket: str) -> dict[str, str]:
+    """The environment that keeps a process's media in `bucket` at `endpoint`, in
+    django-storages' own names. moto takes any key and signature."""
+    return {
+        "MEDIA_STORAGE": "storages.backends.s3.S3Storage",
+        "AWS_STORAGE_BUCKET_NAME": bucket,
+        "AWS_S3_ENDPOINT_URL": endpoint,
+        "AWS_S3_REGION_NAME": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+
+
+def create_bucket(env: dict[str, str]):
+    """The bucket that `env` (object_storage_env) names, made empty; boto3's Bucket."""
+    s3 = boto3.resource(
+        "s3",
+        endpoint_url=env["AWS_S3_ENDPOINT_URL"],
+        region_name=env["AWS_S3_REGION_NAME"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    return s3.create_bucket(Bucket=env["AWS_STORAGE_BUCKET_NAME"])
 
 
 def supervise(command: list[str], env: dict, redis_proc: subprocess.Popen | None) -> int:

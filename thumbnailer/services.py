@@ -6,8 +6,10 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from io import BytesIO
 from typing import BinaryIO, TypeVar
 
+import botocore.exceptions
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -37,6 +39,24 @@ INTERNAL_ERROR = [
         )
     )
 ]
+STORAGE_UNREACHABLE = [
+    reasons.because(
+        gettext_noop(
+            "The storage could not be reached, so the thumbnails could not be made. "
+            "Please try again later."
+        )
+    )
+]
+# What a storage raises when it cannot keep or give files: the disk's OSError, and object
+# storage's boto3 errors (which are not OSErrors: a refusal, no such bucket, no connection).
+STORAGE_ERRORS = (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+# Of those, a dropped connection or a timeout: worth a task's retry.
+STORAGE_CONNECTION_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,
+)
 
 
 def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None:
@@ -45,11 +65,12 @@ def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None
     is raised instead, for the task's retries."""
     try:
         return store()
-    except (ConnectionError, TimeoutError):
+    except STORAGE_CONNECTION_ERRORS:
         raise
-    except OSError as exc:
+    except STORAGE_ERRORS as exc:
         stored = gettext_noop("The results could not be stored (%(why)s). Please try again later.")
-        job_fail(job=job, reason=[reasons.because(stored, why=exc.strerror or str(exc))])
+        why = getattr(exc, "strerror", None) or str(exc)
+        job_fail(job=job, reason=[reasons.because(stored, why=why)])
         return None
 
 
@@ -78,41 +99,49 @@ def job_create(
             JobImage.objects.bulk_create(images)
             dispatch.send(job)
     except BaseException:
-        # The rows are rolled back; the files written so far must go too.
-        delete_folder(job_folder(job.pk))
+        # The rows are rolled back; the files written so far must go too (none: the storage
+        # refused the first, and is not asked again).
+        if images:
+            delete_folder(job_folder(job.pk))
         raise
     return job
 
 
 def job_run(*, job: ThumbnailJob, redelivered: bool = False) -> None:
-    """Every image's thumbnails, then the archive, in this one call; idempotent."""
+    """Every image's thumbnails, then the archive, in this one call; idempotent. The archive
+    takes the files this call read and stored from memory, not again from the storage (four
+    requests fewer an image in object storage)."""
+    in_hand = {}
     for image in job.images.all():  # each image's .job is `job`, kept up to date by it
-        image_thumbnails_make(image=image, redelivered=redelivered)
-    job_archive_build(job=job)
+        in_hand |= image_thumbnails_make(image=image, redelivered=redelivered)
+    job_archive_build(job=job, in_hand=in_hand)
 
 
-def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> None:
-    """Decode the image once and store one thumbnail per size of its job; idempotent.
+def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> dict[str, bytes]:
+    """Decode the image once and store one thumbnail per size of its job; idempotent. Returns
+    the original's and the recorded thumbnails' bytes by stored name ({} if it made none).
 
     The first image task to reach a queued job marks it running (one more attempt), as
     does a task whose worker died holding it (`redelivered`, see mark_running)."""
     job = image.job
     if image.done or job.is_final or not job.mark_running(redelivered=redelivered):
-        return
+        return {}
     try:
         with image.original.open("rb") as source:
             thumbnails = imaging.make_thumbnails(
                 source, sizes=job.sizes, max_pixels=settings.MAX_IMAGE_PIXELS
             )
+            source.seek(0)
+            original = source.read()  # in hand for an archive built in the same call
     except imaging.ImageError as exc:
         unreadable = reasons.because(
             gettext_noop("“%(name)s” could not be read:"), name=image.upload_name
         )
         job_fail(job=job, reason=[unreadable, reasons.because(exc.text, **exc.params)])
-        return
+        return {}
     made = _stored_or_job_failed(job, lambda: _store_thumbnails(image, thumbnails))
     if made is None:
-        return
+        return {}
     with transaction.atomic():
         # Of two copies of this task at once (a re-dispatch racing the first), only one
         # records its thumbnails.
@@ -131,6 +160,9 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> None
         kept = set(JobImage.objects.get(pk=image.pk).thumbnails.values())
         for name in set(made.values()) - kept:
             default_storage.delete(name)
+        return {}
+    data = {str(thumbnail.size): thumbnail.data for thumbnail in thumbnails}
+    return {image.original.name: original} | {made[size]: data[size] for size in made}
 
 
 def _store_thumbnails(image: JobImage, thumbnails: list[imaging.Thumbnail]) -> dict[str, str]:
@@ -138,42 +170,53 @@ def _store_thumbnails(image: JobImage, thumbnails: list[imaging.Thumbnail]) -> d
     made, folder = {}, f"{job_folder(image.job_id)}/thumbnails"
     for thumbnail in thumbnails:
         name = f"{folder}/{thumbnail.size}/{image.stem}.{thumbnail.extension}"
-        default_storage.delete(name)  # left by an attempt that died before recording it
+        # Left by an attempt that died before recording it? A disk would give this one another
+        # name; object storage overwrites it (and so needs no request here).
+        if default_storage.get_available_name(name) != name:
+            default_storage.delete(name)
         made[str(thumbnail.size)] = default_storage.save(name, ContentFile(thumbnail.data))
     return made
 
 
-def _store_archive(job: ThumbnailJob, images: list[JobImage]) -> str:
+def _store_archive(job: ThumbnailJob, images: list[JobImage], in_hand: dict[str, bytes]) -> str:
     """Zip the job to a local temporary file, and store it when whole; its stored name."""
     with tempfile.TemporaryFile() as scratch:
-        imaging.write_archive(scratch, _archive_members(images))
+        imaging.write_archive(scratch, _archive_members(images, in_hand))
         scratch.seek(0)
         return default_storage.save(f"{job_folder(job.pk)}/{job.download_name}", File(scratch))
 
 
-def _archive_members(images: Sequence[JobImage]) -> Iterator[tuple[str, BinaryIO]]:
+def _archive_members(
+    images: Sequence[JobImage], in_hand: dict[str, bytes]
+) -> Iterator[tuple[str, BinaryIO]]:
     for image in images:
-        with image.original.open("rb") as original:
+        with _stored_file(image.original.name, in_hand) as original:
             yield f"originals/{image.name}", original
         for size, name in sorted(image.thumbnails.items(), key=lambda item: int(item[0])):
             extension = name.rsplit(".", 1)[-1]
-            with default_storage.open(name, "rb") as thumbnail:
+            with _stored_file(name, in_hand) as thumbnail:
                 yield f"thumbnails/{size}/{image.stem}.{extension}", thumbnail
 
 
-def job_archive_build(*, job: ThumbnailJob) -> None:
+def _stored_file(name: str, in_hand: dict[str, bytes]) -> BinaryIO:
+    """The stored file `name`, from `in_hand` (its bytes, as they were stored) if there."""
+    return BytesIO(in_hand[name]) if name in in_hand else default_storage.open(name, "rb")
+
+
+def job_archive_build(*, job: ThumbnailJob, in_hand: dict[str, bytes] | None = None) -> None:
     """Zip every original and thumbnail of a job whose images are all done, once.
 
     A repeated callback finds the job done; an early one finds images not done and leaves the
     job to the next dispatch; a failed job only gets its outputs removed. The zip is written
-    to a local temporary file and stored when whole, and only one stored copy is recorded."""
+    to a local temporary file and stored when whole, and only one stored copy is recorded.
+    `in_hand`: files of the job already in memory, by stored name (job_run)."""
     if job.status == JobStatus.FAILED:
         delete_outputs(job=job)
         return
     images = list(job.images.all())
     if job.is_final or not images or not all(image.done for image in images):
         return
-    name = _stored_or_job_failed(job, lambda: _store_archive(job, images))
+    name = _stored_or_job_failed(job, lambda: _store_archive(job, images, in_hand or {}))
     if name is None:
         return
     with transaction.atomic():
@@ -181,8 +224,15 @@ def job_archive_build(*, job: ThumbnailJob) -> None:
             ThumbnailJob.objects.filter(pk=job.pk, archive="").unfinished().update(archive=name)
         )
         job.mark_done()
-    if not recorded:  # a concurrent callback recorded its archive first, or it was cancelled
+    # A concurrent callback recorded its archive first, or the job was cancelled. Object
+    # storage overwrites a name (django-storages' default) where the disk picks another, so
+    # the other callback's archive may be this very name.
+    if not recorded and name != _recorded_archive(job):
         default_storage.delete(name)
+
+
+def _recorded_archive(job: ThumbnailJob) -> str | None:
+    return ThumbnailJob.objects.filter(pk=job.pk).values_list("archive", flat=True).first()
 
 
 def job_fail(*, job: ThumbnailJob, reason: reasons.Reason) -> None:
@@ -198,7 +248,7 @@ def delete_outputs(*, job: ThumbnailJob) -> None:
         delete_folder(f"{job_folder(job.pk)}/thumbnails")
         if job.archive:
             default_storage.delete(job.archive.name)
-    except OSError as exc:
+    except STORAGE_ERRORS as exc:
         logger.warning("%s: the storage refused to delete its output: %s", job, exc)
     job.images.update(thumbnails={}, done=False)
     ThumbnailJob.objects.filter(pk=job.pk).update(archive="")

@@ -16,11 +16,16 @@ from .models import JobImage, ThumbnailJob
 
 
 class ThumbnailJobTask(JobTask):
-    def fail_job(self, job_id: str) -> None:
+    # Object storage's lost connections too (boto3's own classes).
+    autoretry_for = (*JobTask.autoretry_for, *services.STORAGE_CONNECTION_ERRORS)
+
+    def fail_job(self, job_id: str, exc: Exception) -> None:
         """A task of the job failed for good (a crash, retries spent)."""
         job = ThumbnailJob.objects.filter(pk=job_id).first()
         if job is not None and not job.is_final:
-            services.job_fail(job=job, reason=services.INTERNAL_ERROR)
+            unreachable = isinstance(exc, services.STORAGE_CONNECTION_ERRORS)
+            reason = services.STORAGE_UNREACHABLE if unreachable else services.INTERNAL_ERROR
+            services.job_fail(job=job, reason=reason)
 
 
 # Nobody reads a job task's return value (the job's row says how it went), so none is stored.

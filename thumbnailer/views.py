@@ -5,8 +5,10 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
+from storages.backends.s3 import S3Storage
 
 from ops import ratelimits
 from ops.models import JobStatus
@@ -59,7 +61,7 @@ def upload(request):
                     uploads=form.cleaned_data["images"],
                     sizes=form.cleaned_data["sizes"],
                 )
-            except OSError:  # the storage refused the files (full, read-only, unreachable)
+            except services.STORAGE_ERRORS:  # it refused the files (full, read-only, unreachable)
                 form.add_error(None, STORAGE_UNAVAILABLE)
                 status = 503
             else:
@@ -188,17 +190,26 @@ def retry(request, pk):
     return redirect(job)
 
 
+def stored_file(name: str, *, filename: str, as_attachment: bool = False) -> HttpResponse:
+    """A stored file for its owner (the caller checked): from object storage, a redirect to a
+    presigned URL, so the bytes go from the storage to the browser and not through the web;
+    from disk, the file itself."""
+    if isinstance(default_storage, S3Storage):
+        disposition = content_disposition_header(as_attachment, filename)
+        return redirect(
+            default_storage.url(name, parameters={"ResponseContentDisposition": disposition})
+        )
+    return FileResponse(
+        default_storage.open(name, "rb"), as_attachment=as_attachment, filename=filename
+    )
+
+
 @require_GET
 def download(request, pk):
     job = own_job(request, pk)
     if job.status != JobStatus.DONE or not job.archive:
         raise Http404("The archive is not ready.")
-    return FileResponse(
-        job.archive.open("rb"),
-        as_attachment=True,
-        filename=job.download_name,
-        content_type="application/zip",
-    )
+    return stored_file(job.archive.name, filename=job.download_name, as_attachment=True)
 
 
 @require_GET
@@ -208,4 +219,4 @@ def thumbnail(request, pk, image_id, size):
     name = image.thumbnails.get(str(size))
     if name is None:
         raise Http404
-    return FileResponse(default_storage.open(name, "rb"), filename=name.rsplit("/", 1)[-1])
+    return stored_file(name, filename=name.rsplit("/", 1)[-1])

@@ -20,7 +20,7 @@ FAILED = [
 
 
 class UserBatchTask(JobTask):
-    def fail_job(self, job_id: str) -> None:
+    def fail_job(self, job_id: str, exc: Exception) -> None:
         """The batch's task failed for good (a crash, retries spent); the users made stay."""
         if batch := UserBatch.objects.filter(pk=job_id).first():
             batch.mark_failed(FAILED)

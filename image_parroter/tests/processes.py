@@ -1,6 +1,6 @@
-"""Real processes for the tests, on the test database: Celery workers, beat, gunicorn, and a
-redis-server or a PostgreSQL of a test's own. The fixtures that start them are in the root
-conftest.py."""
+"""Real processes for the tests, on the test database: Celery workers, beat, gunicorn, a
+redis-server or a PostgreSQL of a test's own, and moto's S3-compatible server. The fixtures
+that start them are in the root conftest.py."""
 
 import os
 import shutil
@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from image_parroter.celery import app as celery_app
+from image_parroter.settings import object_storage_origins
 from ops import dispatch
 
 from .waiting import budget
@@ -288,3 +289,44 @@ class Person:
         )
         self.waited[what] = round(time.monotonic() - started, 3)
         return response
+
+
+object_storage_env = devstack.object_storage_env
+
+
+def use_object_storage(settings, env: dict[str, str]) -> None:
+    """This process (pytest-django's `settings`) stores media as `env` tells a worker to."""
+    for name, value in env.items():
+        if name.startswith("AWS_"):
+            setattr(settings, name, value)
+    # Pages may show images from the storage's origin (settings.py computes the same from the
+    # environment at start).
+    policy = settings.CONTENT_SECURITY_POLICY
+    origins = object_storage_origins(env["AWS_S3_ENDPOINT_URL"], env["AWS_STORAGE_BUCKET_NAME"])
+    img_src = [*policy["DIRECTIVES"]["img-src"], *origins]
+    settings.CONTENT_SECURITY_POLICY = {
+        **policy,
+        "DIRECTIVES": {**policy["DIRECTIVES"], "img-src": img_src},
+    }
+    # Last: the storage is made anew, from the settings above, when STORAGES changes.
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": env["MEDIA_STORAGE"]}}
+
+
+class MotoServer:
+    """moto's standalone S3-compatible server on a free loopback port, with a new bucket for
+    each test that asks."""
+
+    def __init__(self):
+        self.port, self.proc = free_port(), None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = devstack.start_moto(self.port)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+    def new_bucket(self):
+        """A new, empty bucket (boto3's Bucket); `object_storage_env(url, bucket.name)`."""
+        return devstack.create_bucket(object_storage_env(self.url, f"test-{uuid.uuid4().hex[:12]}"))

@@ -98,3 +98,52 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY=None)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+# What a fresh process's media storage is, as the web and the workers would make it.
+STORAGE_REPORT = """
+from django.core.files.storage import default_storage as s
+s._setup()
+w = s._wrapped
+print(type(w).__module__ + "." + type(w).__name__)
+if hasattr(w, "bucket_name"):
+    print(w.bucket_name, w.endpoint_url, w.region_name, w.access_key, w.secret_key)
+    print(w.addressing_style, w.client_config.s3["addressing_style"], w.querystring_expire)
+"""
+AWS_NAMES = (
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_REGION_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_S3_ADDRESSING_STYLE",
+    "AWS_QUERYSTRING_EXPIRE",
+)
+
+
+def test_media_stay_on_disk_with_no_object_storage_variables():
+    result = manage(
+        "shell", "-v", "0", "-c", STORAGE_REPORT, MEDIA_STORAGE=None, **dict.fromkeys(AWS_NAMES)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.core.files.storage.filesystem.FileSystemStorage"]
+
+
+def test_object_storage_takes_django_storages_own_names_from_the_environment():
+    env = {
+        "MEDIA_STORAGE": "storages.backends.s3.S3Storage",
+        "AWS_STORAGE_BUCKET_NAME": "parroter",
+        "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "AWS_S3_REGION_NAME": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "key-id",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_S3_ADDRESSING_STYLE": "path",
+        "AWS_QUERYSTRING_EXPIRE": "60",
+    }
+    result = manage("shell", "-v", "0", "-c", STORAGE_REPORT, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "storages.backends.s3.S3Storage",
+        *("parroter", "http://127.0.0.1:9000", "eu-west-1", "key-id", "secret"),
+        *("path", "path", "60"),
+    ]
