@@ -43,17 +43,21 @@ class BackgroundJob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(
-        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+        _("status"),
+        max_length=10,
+        choices=JobStatus.choices,
+        default=JobStatus.QUEUED,
+        db_index=True,
     )
-    progress = models.PositiveSmallIntegerField("progress (%)", default=0)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     # Why it failed, in English (for the admin, the logs, the shell's command), and the same
     # reason as sentences (ops.reasons) to show each reader in their own language.
-    error = models.TextField(blank=True)
-    error_reason = models.JSONField(default=list, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    error_reason = models.JSONField(_("error reason"), default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
 
@@ -171,15 +175,16 @@ def failed_because(reason: reasons.Reason) -> dict:
 class DailySummary(models.Model):
     """What one day saw, recorded by the daily summary task and shown on the home page."""
 
-    day = models.DateField(unique=True)
-    users = models.PositiveIntegerField("new users")
-    jobs = models.PositiveIntegerField("jobs made")
-    failures = models.PositiveIntegerField("jobs failed")
-    recorded_at = models.DateTimeField(auto_now=True)
+    day = models.DateField(_("day"), unique=True)
+    users = models.PositiveIntegerField(_("new users"))
+    jobs = models.PositiveIntegerField(_("jobs made"))
+    failures = models.PositiveIntegerField(_("jobs failed"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
 
     class Meta:
         ordering = ["-day"]
-        verbose_name_plural = "daily summaries"
+        verbose_name = _("daily summary")
+        verbose_name_plural = _("daily summaries")
 
     def __str__(self) -> str:
         return f"{self.day}: {self.users} users, {self.jobs} jobs, {self.failures} failures"

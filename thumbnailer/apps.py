@@ -2,11 +2,12 @@ import warnings
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 
 class ThumbnailerConfig(AppConfig):
     name = "thumbnailer"
-    verbose_name = "Thumbnailer"
+    verbose_name = _("Thumbnailer")
 
     def ready(self):
         # In every process that loads Django (web, workers, shell): Pillow refuses images

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from ops.models import BackgroundJob
 
@@ -19,14 +20,15 @@ class ThumbnailJob(BackgroundJob):
     # One image is made by that task itself; several are spread over the workers as a chord.
     task_name = "thumbnailer.job_run"
 
-    session_key = models.CharField("owner session", max_length=40, db_index=True)
+    session_key = models.CharField(_("owner session"), max_length=40, db_index=True)
     # Made when the owner asks for a share link (services.job_share_key); empty: not shared.
-    share_key = models.CharField(max_length=64, blank=True, editable=False)
-    sizes = models.JSONField("sizes (px)", default=list)
-    archive = models.FileField(max_length=300, blank=True)
+    share_key = models.CharField(_("share key"), max_length=64, blank=True, editable=False)
+    sizes = models.JSONField(_("sizes (px)"), default=list)
+    archive = models.FileField(_("archive"), max_length=300, blank=True)
 
     class Meta(BackgroundJob.Meta):
-        verbose_name = "thumbnail job"
+        verbose_name = _("thumbnail job")
+        verbose_name_plural = _("thumbnail jobs")
 
     def __str__(self) -> str:
         return f"Thumbnails {self.pk}"
@@ -40,19 +42,23 @@ class ThumbnailJob(BackgroundJob):
 
 
 class JobImage(models.Model):
-    job = models.ForeignKey(ThumbnailJob, on_delete=models.CASCADE, related_name="images")
-    position = models.PositiveSmallIntegerField(default=0)
-    upload_name = models.CharField("name as uploaded", max_length=255)
-    name = models.CharField("sanitised name", max_length=100)
-    original = models.FileField(upload_to=original_path, max_length=300)
+    job = models.ForeignKey(
+        ThumbnailJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="images"
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    upload_name = models.CharField(_("name as uploaded"), max_length=255)
+    name = models.CharField(_("sanitised name"), max_length=100)
+    original = models.FileField(_("original"), upload_to=original_path, max_length=300)
     # More than 1: an animation, whose thumbnails show its first frame (the job page says so).
-    frames = models.PositiveIntegerField(default=1)
+    frames = models.PositiveIntegerField(_("frames"), default=1)
     # {"128": "thumbnailer/<job>/thumbnails/128/photo.jpg", ...} once made.
-    thumbnails = models.JSONField(default=dict, blank=True)
-    done = models.BooleanField(default=False)
+    thumbnails = models.JSONField(_("thumbnails"), default=dict, blank=True)
+    done = models.BooleanField(_("done"), default=False)
 
     class Meta:
         ordering = ["job", "position"]
+        verbose_name = _("job image")
+        verbose_name_plural = _("job images")
         constraints = [
             models.UniqueConstraint(fields=["job", "name"], name="thumbnailer_unique_image_name")
         ]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from .models import User, UserBatch
 
@@ -9,7 +10,7 @@ class SiteUserAdmin(UserAdmin):
     list_display = ["username", "email", "batch", "is_staff", "date_joined"]
     list_select_related = ["batch"]
     raw_id_fields = ["batch"]
-    fieldsets = [*UserAdmin.fieldsets, ("Generated", {"fields": ["batch"]})]
+    fieldsets = [*UserAdmin.fieldsets, (_("Generated"), {"fields": ["batch"]})]
     # With a million users an exact count per search costs more than the page itself.
     show_full_result_count = False
 

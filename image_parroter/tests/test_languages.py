@@ -1,6 +1,9 @@
 """The site in English, Brazilian Portuguese, Spanish and Polish: chosen by the browser's
 Accept-Language or the selector on every page, named in <html lang>, with Polish plurals,
-each language's numbers, and failure reasons shown in the reader's language."""
+each language's numbers, failure reasons shown in the reader's language, and the admin naming
+our models and their fields in it too."""
+
+import re
 
 import pytest
 from django.urls import reverse
@@ -113,3 +116,57 @@ def test_the_sites_404_page_is_in_the_readers_language(client, settings, debug):
     assert response.status_code == 404
     page = response.content.decode()
     assert '<html lang="pt-br">' in page and "<h1>Não encontrado</h1>" in page
+
+
+# What the admin's list of each of our models shows: the model's name (singular in the title,
+# plural in the sidebar) and each column's title.
+ADMIN_LISTS = {
+    "en": {
+        ThumbnailJob: (
+            "thumbnail job",
+            "Thumbnail jobs",
+            "Id, Status, Progress (%), Images, Sizes (px), Attempts, Created at, Finished at",
+        ),
+        UserBatch: (
+            "user batch",
+            "User batches",
+            "Id, Status, Progress (%), Users created, Users requested, Attempts, Created at",
+        ),
+    },
+    "pl": {
+        ThumbnailJob: (
+            "zlecenie miniatur",
+            "Zlecenia miniatur",
+            "Id, Stan, Postęp (%), Obrazy, Rozmiary (px), Próby, Utworzono, Zakończono",
+        ),
+        UserBatch: (
+            "partia użytkowników",
+            "Partie użytkowników",
+            "Id, Stan, Postęp (%), Utworzeni użytkownicy, Zamówieni użytkownicy, Próby, Utworzono",
+        ),
+    },
+}
+QUEUED = {"en": "Queued", "pl": "W kolejce"}
+# A column's title, after its sorting links if it has any.
+COLUMN_TITLE = re.compile(
+    r'<th scope="col" class="[^"]*column-.*?<div class="text">(?:<a [^>]*>|<span>)([^<]*)', re.S
+)
+
+
+@pytest.mark.parametrize("language", ADMIN_LISTS)
+@pytest.mark.parametrize("model", [ThumbnailJob, UserBatch], ids=lambda model: model.__name__)
+def test_the_admin_names_our_models_and_their_fields_in_the_readers_language(
+    admin_client, language, model
+):
+    ThumbnailJob.objects.create(session_key="someone", sizes=[128])
+    UserBatch.objects.create(total=5)
+    name, plural, columns = ADMIN_LISTS[language][model]
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+    page = admin_client.get(url, headers={"Accept-Language": language}).content.decode()
+
+    assert f'<html lang="{language}"' in page
+    assert f" {name} " in page.split("<h1>")[1].split("</h1>")[0]
+    assert f'aria-current="page">{plural}</a>' in page  # the sidebar
+    assert ", ".join(COLUMN_TITLE.findall(page)) == columns
+    assert f'<a href="?status__exact=queued">{QUEUED[language]}</a>' in page  # the status filter
