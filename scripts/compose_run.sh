@@ -27,6 +27,10 @@ fi
 for tool in debootstrap dockerd docker curl unshare nsenter ip; do
     command -v "$tool" >/dev/null || { echo "compose_run: $tool is missing (apt-get install debootstrap docker.io curl)" >&2; exit 1; }
 done
+if [ -e "/run/netns/$NS" ]; then
+    echo "compose_run: network namespace $NS exists (another run?); COMPOSE_RUN_NETNS=... names another" >&2
+    exit 1
+fi
 COMPOSE=$(.venv/bin/python -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')
 WORK=$(mktemp -d /tmp/compose-run.XXXXXX)
 ROOTFS=$WORK/rootfs
@@ -35,18 +39,20 @@ step() { echo "== [$(date -u +%T), ${SECONDS}s] $*"; }
 compose() { "$COMPOSE" -p "$PROJECT" "$@"; }
 in_ns() { ip netns exec "$NS" "$@"; }
 
-dockerd_pid=
+dockerd_pid= ns_made=
 cleanup() {
+    local status=$?
     set +e
+    [ "$status" = 0 ] || tail -n 15 "$WORK"/*.log
     step "cleaning up"
     if [ -n "$dockerd_pid" ]; then
         compose down --volumes --timeout 10 >/dev/null 2>&1
         kill "$dockerd_pid"
         for _ in $(seq 60); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.5; done
     fi
-    ip netns delete "$NS" 2>/dev/null
-    rm -rf "$WORK"
-    step "removed the daemon, namespace $NS and $WORK"
+    [ -n "$ns_made" ] && ip netns delete "$NS"
+    rm -rf --one-file-system "$WORK"
+    step "removed what this run made: its daemon, namespace $NS and $WORK"
 }
 trap cleanup EXIT
 
@@ -76,6 +82,7 @@ echo "$(ls "$ROOTFS/wheels" | wc -l) wheels"
 
 step "dockerd in network namespace $NS"
 ip netns add "$NS"
+ns_made=1
 ip -n "$NS" link set lo up
 echo '{}' >"$WORK/daemon.json"
 # Not `ip netns exec`: it mounts a /sys of its own, without the cgroup mounts dockerd needs.
@@ -116,7 +123,7 @@ image.save('$WORK/photo.png')"
 site=http://127.0.0.1:8000
 jar=$WORK/cookies
 in_ns curl -fsS -c "$jar" -o "$WORK/form.html" "$site/"
-token=$(sed -n 's/.*name="csrfmiddlewaretoken" value="\([^"]*\)".*/\1/p' "$WORK/form.html" | head -1)
+token=$(sed -n '/name="csrfmiddlewaretoken"/{s/.*name="csrfmiddlewaretoken" value="\([^"]*\)".*/\1/p;q}' "$WORK/form.html")
 job=$(in_ns curl -fsS -b "$jar" -c "$jar" -H "Referer: $site/" -o /dev/null -w '%{redirect_url}' \
     -F "csrfmiddlewaretoken=$token" -F "images=@$WORK/photo.png" -F sizes=128 -F sizes=256 "$site/")
 echo "upload -> $job"
@@ -132,6 +139,7 @@ in_ns curl -fsS -b "$jar" -o "$WORK/job.zip" -w 'download: HTTP %{http_code}, %{
 echo "health: $(in_ns curl -sS "$site/health")"
 
 step "key log lines"
+set +o pipefail # head closes the pipe early
 compose logs --no-color migrate | grep -E 'Applying|No migrations' | tail -3
 compose logs --no-color web | grep -E 'Listening|POST / |status.json|download' | head -4
 # shellcheck disable=SC2086 # one word per service

@@ -99,6 +99,11 @@ def test_compose_has_the_whole_stack():
     assert "--appendonly yes" in services["redis"]["command"]
 
 
+def test_compose_checks_the_health_of_every_long_running_service_but_beat():
+    unchecked = {name for name, service in compose().items() if "healthcheck" not in service}
+    assert unchecked == {"migrate", "beat"}
+
+
 def test_procfile_and_compose_run_the_same_commands():
     services, processes = compose(), procfile()
     assert set(processes) == set(PROCESSES)
