@@ -1,5 +1,7 @@
 # The one image for web, worker, beat and flower (see docker-compose.yml).
-FROM python:3.11-slim
+# PYTHON_IMAGE: any image with Python 3.11 and pip (scripts/compose_run.sh builds one offline).
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app

