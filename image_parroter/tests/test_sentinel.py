@@ -15,6 +15,8 @@ from users.models import UserBatch
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BATCH = 50
+# Two images a job: a chord, whose results and counter are the result backend's.
+TWO_IMAGES = [("images", (f"photo-{n}.jpg", image_bytes(), "image/jpeg")) for n in (1, 2)]
 # What each request may answer: /health says 503 while Redis does not answer.
 EXPECTED = {"upload": {302}, "generate": {302}, "job page": {200}, "health": {200, 503}}
 
@@ -43,9 +45,7 @@ def test_a_sentinel_failover_under_load_answers_no_500_and_every_job_is_done(
             if failover_at is None and time.monotonic() - started > 3:
                 failover_at = time.monotonic()
                 group.failover()
-            upload = person.ask(
-                "upload", "post", "/", files={"images": ("photo.jpg", image_bytes(), "image/jpeg")}
-            )
+            upload = person.ask("upload", "post", "/", files=TWO_IMAGES)
             steps = {
                 "upload": upload,
                 "generate": person.ask(
@@ -64,8 +64,9 @@ def test_a_sentinel_failover_under_load_answers_no_500_and_every_job_is_done(
             if failover_at and demoted_after is None and group.role(old_master) == "slave":
                 demoted_after = time.monotonic() - failover_at
         assert switched_after is not None, "the Sentinels never switched to the replica"
+        # The old master takes writes, and holds the connections it has, until it is a replica.
         assert demoted_after is not None, "the old master was never made a replica"
-        assert [a for a in answers if a[0] > demoted_after], "nothing was asked after the switch"
+        assert [a for a in answers if a[0] > demoted_after + 3], "too little asked after it"
 
         unexpected = [a for a in answers if a[2] not in EXPECTED[a[1]]]
         assert not unexpected, unexpected
