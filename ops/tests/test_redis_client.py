@@ -2,6 +2,7 @@
 REDIS_URL=sentinel://...;... and REDIS_SENTINEL_MASTER."""
 
 from image_parroter.tests.processes import manage
+from ops.redis_client import SentinelPool
 
 PREFIX = "sentinel-test:"
 # The cache (and the rate limits counted in it), the project's own client (leases, heartbeat,
@@ -28,3 +29,20 @@ def test_every_client_writes_to_the_master_the_sentinels_name(redis_sentinels):
     expected = {"cache:1:probe", "probe", "celery-task-meta-probe-task", "default"}
     assert {PREFIX + key for key in expected} <= keys
     assert all(key.startswith(PREFIX) for key in keys), keys
+
+
+def test_the_first_sentinel_address_gives_the_database_and_the_masters_password(settings):
+    """As kombu and Celery read the same URL: the master's database and credentials come from
+    the first address; every address is a Sentinel to ask."""
+    settings.REDIS_SENTINEL_MASTER = "books"
+    url = "sentinel://app:secret@10.0.0.1:26379/3;sentinel://10.0.0.2/3"
+    pool = SentinelPool.from_url(url, socket_timeout=2)
+    assert pool.service_name == "books"
+    kwargs = pool.connection_kwargs
+    assert (kwargs["db"], kwargs["username"], kwargs["password"]) == (3, "app", "secret")
+    sentinels = pool.sentinel_manager.sentinels
+    addresses = [sentinel.connection_pool.connection_kwargs for sentinel in sentinels]
+    assert [(a["host"], a["port"], a["socket_timeout"]) for a in addresses] == [
+        ("10.0.0.1", 26379, 2),
+        ("10.0.0.2", 26379, 2),
+    ]
