@@ -119,9 +119,11 @@ def own_redis(tmp_path):
 def redis_sentinels(tmp_path):
     """A master, its replica and three Sentinels of the test's own (RedisSentinels)."""
     group = RedisSentinels(tmp_path / "sentinels")
-    group.start()
-    yield group
-    group.stop()
+    try:
+        group.start()
+        yield group
+    finally:
+        group.stop()
 
 
 @pytest.fixture

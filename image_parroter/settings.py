@@ -287,8 +287,8 @@ REDIS_TRANSPORT_OPTIONS = {
     **REDIS_SOCKET_TIMEOUTS,
 }
 if REDIS_SENTINEL:
-    # Celery's result backend would talk to the Sentinels without timeouts (kombu's broker
-    # gives them its socket_* options by itself).
+    # The master to ask the Sentinels for, and the same timeouts with the Sentinels (kombu's
+    # broker would use its own socket_* options; Celery's result backend, none).
     REDIS_TRANSPORT_OPTIONS |= {
         "master_name": REDIS_SENTINEL_MASTER,
         "sentinel_kwargs": REDIS_SOCKET_TIMEOUTS,

@@ -190,7 +190,7 @@ class RedisSentinels:
         )
         for port in self.sentinel_ports:
             config = self.data_dir / f"sentinel-{port}.conf"
-            # Quorum 2 of 3; a master silent for 1 s is down (Redis's example says 60 s).
+            # Quorum 2 of 3; a master silent for 1 s is down (Sentinel's default: 30 s).
             config.write_text(
                 f"sentinel monitor {self.master_name} 127.0.0.1 {master} 2\n"
                 f"sentinel down-after-milliseconds {self.master_name} 1000\n"
