@@ -17,6 +17,7 @@ from image_parroter.tests.processes import (
     PG_BIN,
     MotoServer,
     PostgresServer,
+    RedisSentinels,
     RedisServer,
     object_storage_env,
     running_beat,
@@ -112,6 +113,17 @@ def own_redis(tmp_path):
     yield server
     if server.proc.poll() is None:
         server.stop()
+
+
+@pytest.fixture
+def redis_sentinels(tmp_path):
+    """A master, its replica and three Sentinels of the test's own (RedisSentinels)."""
+    group = RedisSentinels(tmp_path / "sentinels")
+    try:
+        group.start()
+        yield group
+    finally:
+        group.stop()
 
 
 @pytest.fixture

@@ -116,7 +116,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # REDIS: broker, result backend and cache
+# One Redis, or its Sentinels in kombu's format (`sentinel://h1:26379/0;sentinel://h2:26379/0`):
+# then every client (broker, results, cache, the project's own in ops/redis_client.py) asks
+# them for the master named REDIS_SENTINEL_MASTER, and asks again when it fails over.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", default="mymaster")
+REDIS_SENTINEL = REDIS_URL.startswith("sentinel://")
 
 
 def database_tag(database: dict) -> str:
@@ -144,9 +149,13 @@ REDIS_SOCKET_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 2}
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        # A list, which RedisCache does not split at `;` as it does a string of servers.
+        "LOCATION": [REDIS_URL],
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}cache",
-        "OPTIONS": REDIS_SOCKET_TIMEOUTS,
+        "OPTIONS": {
+            **REDIS_SOCKET_TIMEOUTS,
+            **({"pool_class": "ops.redis_client.SentinelPool"} if REDIS_SENTINEL else {}),
+        },
     }
 }
 
@@ -277,6 +286,13 @@ REDIS_TRANSPORT_OPTIONS = {
     "global_keyprefix": REDIS_KEY_PREFIX,
     **REDIS_SOCKET_TIMEOUTS,
 }
+if REDIS_SENTINEL:
+    # The master to ask the Sentinels for, and the same timeouts with the Sentinels (kombu's
+    # broker would use its own socket_* options; Celery's result backend, none).
+    REDIS_TRANSPORT_OPTIONS |= {
+        "master_name": REDIS_SENTINEL_MASTER,
+        "sentinel_kwargs": REDIS_SOCKET_TIMEOUTS,
+    }
 CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUTS["socket_connect_timeout"]

@@ -3,10 +3,11 @@
     python scripts/devstack.py run            # honcho start: the Procfile's processes
     python scripts/devstack.py test [ARGS]    # pytest ARGS
 
-`run` uses the Redis at REDIS_URL when it answers, else starts the virtualenv's redis-server
-on that port with its data (append-only file on) under var/redis. `test` uses TEST_REDIS_URL
-when it answers, else a throwaway redis-server on a free port, so the suite never flushes
-a Redis someone else is using. Either way a Redis this script started is stopped when it ends.
+`run` uses the Redis at REDIS_URL when it answers (or the Sentinels it names), else starts the
+virtualenv's redis-server on that port with its data (append-only file on) under var/redis.
+`test` uses TEST_REDIS_URL when it answers, else a throwaway redis-server on a free port, so the
+suite never flushes a Redis someone else is using. Either way a Redis this script started is
+stopped when it ends.
 """
 
 import os
@@ -40,7 +41,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Popen:
+def start_redis(
+    port: int, data_dir: Path, append_only: bool, *options: str, config: Path | None = None
+) -> subprocess.Popen:
+    """redis-server on loopback with `options` after ours, reading `config` first (a Sentinel
+    needs a file of its own, which it rewrites)."""
     binary = shutil.which("redis-server", path=str(Path(sys.executable).parent)) or shutil.which(
         "redis-server"
     )
@@ -51,6 +56,7 @@ def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Pope
     proc = subprocess.Popen(
         [
             binary,
+            *([str(config)] if config else []),
             "--bind",
             "127.0.0.1",
             "--port",
@@ -61,6 +67,7 @@ def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Pope
             "yes" if append_only else "no",
             "--save",
             "",
+            *options,
         ],
         stdout=subprocess.DEVNULL,
         start_new_session=True,
@@ -145,8 +152,8 @@ def run() -> int:
     env = dict(os.environ)
     url = env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     redis_proc = None
-    if redis_answers(url):
-        print(f"devstack: using the Redis that answers at {url}", flush=True)
+    if url.startswith("sentinel://") or redis_answers(url):
+        print(f"devstack: using the Redis at {url}", flush=True)
     else:
         port = urlsplit(url).port or 6379
         redis_proc = start_redis(port, BASE_DIR / "var" / "redis", append_only=True)

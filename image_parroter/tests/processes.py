@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
 import requests
 from celery import Celery
 from django.conf import settings
@@ -23,7 +24,7 @@ from image_parroter.celery import app as celery_app
 from image_parroter.settings import object_storage_origins
 from ops import dispatch
 
-from .waiting import budget
+from .waiting import budget, wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(BASE_DIR / "scripts"))
@@ -147,16 +148,96 @@ class RedisServer:
 
     def celery_app(self) -> Celery:
         """A client of the project's queues on this Redis."""
-        # Not the current app: the project's shared tasks must keep sending to its own Redis.
-        app = Celery(broker=self.url, backend=self.url, set_as_current=False)
-        app.conf.update(
-            task_default_queue=celery_app.conf.task_default_queue,
-            task_queues=celery_app.conf.task_queues,
-            task_routes=celery_app.conf.task_routes,
-            broker_transport_options={"global_keyprefix": settings.REDIS_KEY_PREFIX},
-            result_backend_transport_options={"global_keyprefix": settings.REDIS_KEY_PREFIX},
+        return queues_app(self.url)
+
+
+def queues_app(url: str, **transport_options) -> Celery:
+    """A client of the project's queues on the Redis at `url`."""
+    # Not the current app: the project's shared tasks must keep sending to its own Redis.
+    app = Celery(broker=url, backend=url, set_as_current=False)
+    options = {"global_keyprefix": settings.REDIS_KEY_PREFIX, **transport_options}
+    app.conf.update(
+        task_default_queue=celery_app.conf.task_default_queue,
+        task_queues=celery_app.conf.task_queues,
+        task_routes=celery_app.conf.task_routes,
+        broker_transport_options=options,
+        result_backend_transport_options=options,
+    )
+    return app
+
+
+class RedisSentinels:
+    """A master, its replica and three Sentinels watching them, each a redis-server of a
+    test's own on a free port; `url` names the Sentinels, as REDIS_URL does in production.
+    The test makes them fail over (`failover()`)."""
+
+    master_name = "test-master"
+
+    def __init__(self, data_dir: Path):
+        self.data_dir, self.procs = data_dir, []
+        self.ports = [free_port() for _ in range(2)]
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.url = ";".join(f"sentinel://127.0.0.1:{port}/0" for port in self.sentinel_ports)
+        self.env = {"REDIS_URL": self.url, "REDIS_SENTINEL_MASTER": self.master_name}
+
+    def start(self) -> None:
+        master, replica = self.ports
+        self.procs.append(devstack.start_redis(master, self.data_dir / "master", False))
+        self.procs.append(
+            devstack.start_redis(
+                replica, self.data_dir / "replica", False, "--replicaof", "127.0.0.1", str(master)
+            )
         )
-        return app
+        for port in self.sentinel_ports:
+            config = self.data_dir / f"sentinel-{port}.conf"
+            # Quorum 2 of 3; a master silent for 1 s is down (Sentinel's default: 30 s).
+            config.write_text(
+                f"sentinel monitor {self.master_name} 127.0.0.1 {master} 2\n"
+                f"sentinel down-after-milliseconds {self.master_name} 1000\n"
+                f"sentinel failover-timeout {self.master_name} 10000\n"
+            )
+            data_dir = self.data_dir / f"sentinel-{port}"
+            self.procs.append(
+                devstack.start_redis(port, data_dir, False, "--sentinel", config=config)
+            )
+        assert wait_for(self.ready, timeout=budget(30)), "the Sentinels never saw the replica"
+
+    @staticmethod
+    def server(port: int) -> redis.Redis:
+        """A client of the redis-server (or Sentinel) on `port`."""
+        return redis.Redis(port=port, socket_timeout=2)
+
+    def master_port(self) -> int:
+        """The port of the master, as the first Sentinel says."""
+        sentinel = self.server(self.sentinel_ports[0])
+        return int(sentinel.sentinel_get_master_addr_by_name(self.master_name)[1])
+
+    def role(self, port: int) -> str:
+        """The role the redis-server on `port` says it has: master or slave."""
+        return self.server(port).info("replication")["role"]
+
+    def ready(self) -> bool:
+        """Every Sentinel knows the master, its replica (in sync) and the two other Sentinels."""
+        for port in self.sentinel_ports:
+            sentinel = self.server(port)
+            replicas = sentinel.sentinel_slaves(self.master_name)
+            in_sync = [r for r in replicas if r["master-link-status"] == "ok" and not r["is_sdown"]]
+            if not in_sync or len(sentinel.sentinel_sentinels(self.master_name)) < 2:
+                return False
+        return True
+
+    def failover(self) -> None:
+        """Make the replica the master now, as Sentinels do when the master dies."""
+        self.server(self.sentinel_ports[0]).sentinel_failover(self.master_name)
+
+    def celery_app(self) -> Celery:
+        """A client of the project's queues through these Sentinels."""
+        return queues_app(self.url, master_name=self.master_name)
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
