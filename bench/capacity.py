@@ -8,13 +8,16 @@ statements a job really sends, and so how many worker cores each can feed (docs/
 2. Runs bench/costs.py against it (`--database-url`, `--sql-log`): what each case costs in CPU,
    Redis commands by name and SQL statements, through `make run`'s processes.
 3. Redis: a private redis-server (the one `make run` starts) and `redis-benchmark` once per
-   command name that the cases send (50 clients, no pipelining), three times each; a case's
-   Redis time is the sum over its commands of count / (commands a second). Commands that carry
+   command name that the cases send (50 clients, no pipelining), three times each, with the
+   server's CPU around each run (`INFO cpu`); a case's Redis CPU is the sum over its commands
+   of count x CPU a call, its measured rate 1 / (sum of count / calls a second). Commands that carry
    no data (MULTI, EXEC, SUBSCRIBE, CLIENT...) are priced as PING; EVALSHA as a script that
    does nothing, since the commands a script calls are counted by their own names too.
 4. PostgreSQL: each case's statements, from the log, as a pgbench script (`-f`): the web's and
    then the worker's, with every job id, session key and username made unique for each run of
-   the script; `pgbench -c 4 -j 2` for 10 s, three times; a run of the script is one job.
+   the script; `pgbench -c 4 -j 2` for 10 s, three times; a run of the script is one job, and
+   the cluster's CPU around each run (psutil: the postmaster, its reaped backends, the rest),
+   over the jobs it ran, is PostgreSQL's CPU a job.
 
 Every command is printed as it runs. Both servers share the machine's cores with the
 benchmark's own clients, so the ceilings are lower bounds.
@@ -48,7 +51,7 @@ RUNS = 3
 BACKENDS_GONE = 0.5  # seconds for the postmaster to reap a run's backends
 REDIS_CLIENTS = 50
 PG_CLIENTS, PG_THREADS = 4, 2
-MESSAGE = "m" * 1500  # about the size of a Celery task message with its headers
+MESSAGE = "m" * 1500  # a little more than a job's task message (1,058 bytes for job_run)
 # redis-benchmark's arguments for each command a job sends; __rand_int__ spreads the keys.
 REDIS_COMMANDS = {
     "lpush": ["LPUSH", "cap:queue", MESSAGE],
@@ -171,8 +174,7 @@ def costs(database_url: str, tmp: Path, quick: bool) -> tuple[list[dict], dict[s
 
 def unique_each_run(sql: str, uuids: list[str], sessions: list[str]) -> str:
     """The statement with its keys made of the pgbench variable :key (13 digits, random in each
-    run of the script): the case's n-th job or batch id, session keys, usernames; an image's
-    id becomes its rank among its job's images."""
+    run of the script): the case's n-th job or batch id, session keys, usernames."""
     for n, uuid in enumerate(uuids):
         sql = sql.replace(uuid, f"{n:019d}:key")
     for session in sessions:
@@ -184,7 +186,8 @@ def unique_each_run(sql: str, uuids: list[str], sessions: list[str]) -> str:
 def pgbench_script(statements: list[tuple[str, str]]) -> str:
     """The web's statements in their order, then the worker's. The worker's log interleaves the
     transactions of its concurrent tasks; one session cannot nest them, so a BEGIN inside a
-    transaction commits the one open first (as many commits as the log has)."""
+    transaction commits the one open first (as many commits as the log has). An image's id
+    (a serial the log has as a number) becomes a look-up of its rank among its job's images."""
     text = "\n".join(sql for _, sql in statements)
     uuids = list(dict.fromkeys(UUID.findall(text)))
     sessions = list(dict.fromkeys(SESSION_KEY.findall(text)))
