@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test check lint format clean bench bench-quick messages compile-messages
+.PHONY: install run test check lint format clean bench bench-quick bench-capacity messages compile-messages
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,12 @@ bench: install
 
 bench-quick: install
 	$(PY) bench/run.py --quick
+
+# What one Redis and one PostgreSQL sustain with a job's own commands (docs/SCALING.md,
+# "Ceilings"): needs redis-benchmark, pgbench and PostgreSQL 15's server programs.
+bench-capacity: install
+	rm -f bench/capacity.json
+	$(PY) bench/capacity.py --json bench/capacity.json
 
 # The catalogues (locale/, README "Languages"): `make messages` adds the strings marked in the
 # code to each language's .po (Django's makemessages, which needs xgettext: Debian's gettext);
