@@ -18,6 +18,8 @@ app.autodiscover_tasks()
 # A worker starting: green pools sized and kept from stalling (pools.py).
 signals.celeryd_init.connect(pools.size_green_pool)
 signals.worker_init.connect(pools.widen_green_prefetch)
+# ...and its log handlers safe to use from its CPU threads (pools.py).
+signals.celeryd_init.connect(pools.native_logging_locks)
 # Each task message: when it was sent, for the age of a queue's oldest (ops/metrics.py).
 signals.before_task_publish.connect(metrics.stamp_sent_at)
 # Each worker's heartbeat (every 2 s): that it is there, for /metrics (ops/heartbeat.py).

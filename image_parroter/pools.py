@@ -23,6 +23,7 @@ publishes, or whose service works in steps, runs each blocking call with `run_of
 The handlers here are connected to Celery's signals in celery.py.
 """
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -80,6 +81,40 @@ def _in_thread(function, args, kwargs):
         return function(*args, **kwargs)
     finally:
         close_old_connections()
+
+
+def native_logging_locks(**_) -> None:
+    """In a gevent worker, give every log handler a real thread lock, those made already and
+    those made later. A handler made after gevent patched `threading` (all of them: Celery
+    patches first) gets a green lock, and a CPU thread that waits on it while the loop's
+    thread holds it may never be woken: that thread, and the task in it, then hang in a log
+    line (seen with every SQL statement logged: a chord's image task that never ended). The
+    loop never yields while it holds a handler's lock (a write to a stream), so a real lock
+    costs it nothing."""
+    if not _in_gevent_worker() or logging.Handler.createLock is _native_create_lock:
+        return
+    global _green_create_lock
+    _green_create_lock = logging.Handler.createLock
+    logging.Handler.createLock = _native_create_lock
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):  # PlaceHolders have none
+            if handler.lock is not None:
+                handler.lock = _native_rlock()
+
+
+def _native_rlock():
+    from gevent.monkey import get_original
+
+    return get_original("_thread", "RLock")()
+
+
+def _native_create_lock(handler: logging.Handler) -> None:
+    _green_create_lock(handler)  # also registers the handler to be reset after a fork
+    handler.lock = _native_rlock()
+
+
+_green_create_lock = logging.Handler.createLock
 
 
 def _in_gevent_worker() -> bool:

@@ -1,5 +1,6 @@
 """Tasks that only the tests' workers load (`--include image_parroter.tests.tasks`)."""
 
+import logging
 import os
 import signal
 import time
@@ -29,6 +30,32 @@ def _resize_until(deadline: float) -> int:
 def grind(seconds: float) -> int:
     """Keep a core busy with Pillow for `seconds`, the way thumbnails do."""
     return run_off_loop(_resize_until, time.monotonic() + seconds)
+
+
+def _log_lines(count: int) -> int:
+    logger = logging.getLogger("tests.chatter")
+    for n in range(count):
+        logger.warning("line %s from a CPU thread", n)
+    return count
+
+
+@shared_task(name="tests.chatter")
+def chatter(lines: int) -> int:
+    """Log `lines` lines from a CPU thread (run_off_loop) while the loop logs too."""
+    return run_off_loop(_log_lines, lines)
+
+
+def _handler_locks() -> list[str]:
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = {handler for logger in loggers for handler in getattr(logger, "handlers", ())}
+    locks = [handler.lock for handler in handlers if handler.lock is not None]  # NullHandler
+    return sorted(f"{type(lock).__module__}.{type(lock).__name__}" for lock in locks)
+
+
+@shared_task(name="tests.handler_locks")
+def handler_locks() -> list[str]:
+    """The kind of lock of every log handler in the worker."""
+    return _handler_locks()
 
 
 # A stand-in for an image whose decoding kills the process (the kernel's OOM killer, a crash

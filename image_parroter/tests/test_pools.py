@@ -19,6 +19,8 @@ QUEUE = "test-pools"
 NAP = celery_app.signature("tests.nap", queue=QUEUE)
 GRIND = celery_app.signature("tests.grind", queue=QUEUE)
 HEARTBEAT = heartbeat_record.si().set(queue=QUEUE)
+CHATTER = celery_app.signature("tests.chatter", queue=QUEUE)
+HANDLER_LOCKS = celery_app.signature("tests.handler_locks", queue=QUEUE)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +80,14 @@ def test_cpu_work_leaves_the_event_loop_free(documented_worker):
     assert not grinding.ready()  # still grinding all along
     assert max(round_trips) < budget(1.0), round_trips
     assert all(rounds > 0 for rounds in grinding.get(timeout=30))
+
+
+def test_cpu_threads_and_the_loop_log_at_once_without_hanging(documented_worker):
+    """Every log handler has a real thread lock (pools.native_logging_locks): a green one,
+    waited on by a CPU thread while the loop held it, could leave that thread asleep for good
+    (a chord's image task hung so, in a log line, with every SQL statement logged)."""
+    locks = HANDLER_LOCKS.clone().delay().get(timeout=30)
+    assert locks and set(locks) == {"_thread.RLock"}, locks
+    # Two threads and many greenlets (each task's own log lines) write at once.
+    chatty = group(CHATTER.clone(args=(2000,)) for _ in range(8))()
+    assert chatty.get(timeout=budget(30)) == [2000] * 8
