@@ -40,7 +40,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Popen:
+def start_redis(
+    port: int, data_dir: Path, append_only: bool, host: str = "127.0.0.1"
+) -> subprocess.Popen:
     binary = shutil.which("redis-server", path=str(Path(sys.executable).parent)) or shutil.which(
         "redis-server"
     )
@@ -52,7 +54,7 @@ def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Pope
         [
             binary,
             "--bind",
-            "127.0.0.1",
+            host,
             "--port",
             str(port),
             "--dir",
@@ -65,7 +67,7 @@ def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Pope
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
-    url = f"redis://127.0.0.1:{port}/0"
+    url = f"redis://{host}:{port}/0"
     for _ in range(100):
         if redis_answers(url):
             print(f"devstack: started redis-server on port {port} ({data_dir})", flush=True)
@@ -77,19 +79,19 @@ def start_redis(port: int, data_dir: Path, append_only: bool) -> subprocess.Pope
     sys.exit("redis-server did not answer within 10 s")
 
 
-def start_moto(port: int) -> subprocess.Popen:
-    """moto's standalone S3-compatible server (requirements-dev.txt) on loopback, for the
-    object-storage tests and benchmarks; it answers once it takes connections."""
+def start_moto(port: int, host: str = "127.0.0.1") -> subprocess.Popen:
+    """moto's standalone S3-compatible server (requirements-dev.txt) on loopback (or `host`),
+    for the object-storage tests and benchmarks; it answers once it takes connections."""
     binary = Path(sys.executable).parent / "moto_server"
     proc = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        [binary, "-H", host, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     for _ in range(100):
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             return proc
         except OSError:
             if proc.poll() is not None:
