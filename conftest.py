@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from image_parroter.celery import app as celery_app
-from image_parroter.tests import processes
+from image_parroter.tests import hosts, processes
 from image_parroter.tests.processes import (
     PG_BIN,
     MotoServer,
@@ -115,6 +115,13 @@ def own_redis(tmp_path):
         server.stop()
 
 
+def cannot_run(reason: str):
+    """Skip a test this machine cannot run, for that reason; CI must run them all."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def redis_sentinels(tmp_path):
     """A master, its replica and three Sentinels of the test's own (RedisSentinels)."""
@@ -131,10 +138,7 @@ def own_postgres():
     """A PostgreSQL of the test's own (PostgresServer) with an empty `image_parroter`
     database; it and any replica of it are stopped and deleted after the test."""
     if not PG_BIN.exists() or os.geteuid() != 0:
-        reason = f"needs PostgreSQL 15 at {PG_BIN} and root (it runs it as postgres)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI {reason}")
-        pytest.skip(reason)
+        cannot_run(f"needs PostgreSQL 15 at {PG_BIN} and root (it runs it as postgres)")
     server = PostgresServer()
     try:
         server.init()
@@ -143,6 +147,45 @@ def own_postgres():
         yield server
     finally:
         server.remove()
+
+
+@pytest.fixture
+def network():
+    """A bridge on a private subnet of its own, to which the test adds hosts (network
+    namespaces: hosts.Network); it all goes after the test, with any process left in a host."""
+    if reason := hosts.unavailable():
+        cannot_run(reason)
+    network = hosts.Network()
+    try:
+        network.create()
+        yield network
+    finally:
+        network.remove()
+        assert not network.leftovers()
+
+
+@pytest.fixture
+def network_servers(network):
+    """A PostgreSQL (its `image_parroter` database empty), a Redis and moto, all of the test's
+    own, listening on the network's bridge address only; stopped and deleted after the test."""
+    if not PG_BIN.exists():
+        cannot_run(f"needs PostgreSQL 15 at {PG_BIN}")
+    network.assert_own(network.address)
+    postgres = PostgresServer(address=network.address)
+    redis = RedisServer(network.root / "redis", address=network.address)
+    moto = MotoServer(address=network.address)
+    try:
+        postgres.init(trusted=network.subnet)
+        postgres.start()
+        postgres.createdb()
+        redis.start()
+        moto.start()
+        yield postgres, redis, moto
+    finally:
+        for server in (redis, moto):
+            if server.proc is not None and server.proc.poll() is None:
+                server.stop()
+        postgres.remove()
 
 
 @pytest.fixture

@@ -10,14 +10,17 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from image_parroter.pools import run_off_loop
 
 from . import heartbeat, services
 from .dispatch import job_id_of
 
-# A locked SQLite database, a lost database or storage connection: worth another try.
-TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError)
+# A locked SQLite database, a lost database or storage connection, a broker out of reach while
+# a task publishes (a chord, a retry): worth another try. A retry that cannot be published
+# either drops the message (Celery's Reject) and leaves the job to the sweep, never failed.
+TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError, BrokerError)
 
 
 class JobTask(Task):

@@ -42,9 +42,14 @@ def free_port() -> int:
 
 
 def start_redis(
-    port: int, data_dir: Path, append_only: bool, *options: str, config: Path | None = None
+    port: int,
+    data_dir: Path,
+    append_only: bool,
+    *options: str,
+    config: Path | None = None,
+    host: str = "127.0.0.1",
 ) -> subprocess.Popen:
-    """redis-server on loopback with `options` after ours, reading `config` first (a Sentinel
+    """redis-server on `host` with `options` after ours, reading `config` first (a Sentinel
     needs a file of its own, which it rewrites)."""
     binary = shutil.which("redis-server", path=str(Path(sys.executable).parent)) or shutil.which(
         "redis-server"
@@ -58,7 +63,7 @@ def start_redis(
             binary,
             *([str(config)] if config else []),
             "--bind",
-            "127.0.0.1",
+            host,
             "--port",
             str(port),
             "--dir",
@@ -72,7 +77,7 @@ def start_redis(
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
-    url = f"redis://127.0.0.1:{port}/0"
+    url = f"redis://{host}:{port}/0"
     for _ in range(100):
         if redis_answers(url):
             print(f"devstack: started redis-server on port {port} ({data_dir})", flush=True)
@@ -84,19 +89,19 @@ def start_redis(
     sys.exit("redis-server did not answer within 10 s")
 
 
-def start_moto(port: int) -> subprocess.Popen:
-    """moto's standalone S3-compatible server (requirements-dev.txt) on loopback, for the
-    object-storage tests and benchmarks; it answers once it takes connections."""
+def start_moto(port: int, host: str = "127.0.0.1") -> subprocess.Popen:
+    """moto's standalone S3-compatible server (requirements-dev.txt) on loopback (or `host`),
+    for the object-storage tests and benchmarks; it answers once it takes connections."""
     binary = Path(sys.executable).parent / "moto_server"
     proc = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        [binary, "-H", host, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     for _ in range(100):
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             return proc
         except OSError:
             if proc.poll() is not None:

@@ -38,7 +38,15 @@ current_test = None
 CELERY = ("celery", "-A", "image_parroter")
 # A worker's arguments that load the tests' own tasks (image_parroter/tests/tasks.py).
 TEST_TASKS_ARGS = ("--include", "image_parroter.tests.tasks")
-GUNICORN = ("gunicorn", "image_parroter.wsgi", "--workers", "1", "--threads", "4")
+GUNICORN = (
+    "gunicorn",
+    "image_parroter.wsgi",
+    "--workers",
+    "1",
+    "--threads",
+    "4",
+    "--no-control-socket",
+)
 
 
 def manage(*args, **env) -> subprocess.CompletedProcess:
@@ -66,9 +74,13 @@ def worker_database_url() -> str:
 
 
 @contextmanager
-def running_process(name, args, log_path: Path, ready, extra_env=None, *, program=CELERY):
+def running_process(
+    name, args, log_path: Path, ready, extra_env=None, *, program=CELERY, host=None
+):
     """Run `python -m <program> <args>` (celery by default) on the test database until
     `ready()` is true, with extra_env on top of our environment (None unsets a variable).
+    With `host` (a hosts.Host) it runs in that network namespace, in a process group of its
+    own, with the host's empty folders as its working directory, HOME, MEDIA_ROOT and TMPDIR.
 
     Stops it (SIGTERM, then SIGKILL) when the block ends; its output goes to log_path."""
     if current_test is not None and current_test.get_closest_marker("worker") is None:
@@ -78,12 +90,16 @@ def running_process(name, args, log_path: Path, ready, extra_env=None, *, progra
         **os.environ,
         "DATABASE_URL": worker_database_url(),
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        **(host.env if host else {}),
         **(extra_env or {}),
     }
     env = {key: value for key, value in env.items() if value is not None}
     command = [sys.executable, "-m", *program, *args]
+    where = {"cwd": BASE_DIR}
+    if host is not None:
+        command, where = host.command(command), {"cwd": host.cwd, "start_new_session": True}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=log)
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=log, **where)
     try:
         deadline = time.monotonic() + budget(60)
         while not ready():
@@ -135,12 +151,14 @@ class RedisServer:
     """A redis-server of a test's own, on a free port, which the test stops and starts again
     (its append-only file keeps what it held, as a production Redis does)."""
 
-    def __init__(self, data_dir: Path):
-        self.port, self.data_dir, self.proc = free_port(), data_dir, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+    def __init__(self, data_dir: Path, address: str = "127.0.0.1"):
+        self.port, self.data_dir, self.proc, self.address = free_port(), data_dir, None, address
+        self.url = f"redis://{address}:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = devstack.start_redis(self.port, self.data_dir, append_only=True)
+        self.proc = devstack.start_redis(
+            self.port, self.data_dir, append_only=True, host=self.address
+        )
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -244,20 +262,20 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 class PostgresServer:
-    """A PostgreSQL of a test's own (Debian's 15), on a free loopback port with trust auth,
-    which the test stops, restarts, replicates and promotes. It runs as the `postgres` user,
-    so its data lives in a folder of that user's (pytest's temporary folders are root's only);
-    `remove()` stops it and deletes that folder."""
+    """A PostgreSQL of a test's own (Debian's 15), on a free port of loopback (or `address`) with
+    trust auth, which the test stops, restarts, replicates and promotes. It runs as the
+    `postgres` user, so its data lives in a folder of that user's (pytest's temporary folders
+    are root's only); `remove()` stops it and deletes that folder."""
 
-    def __init__(self, root: Path | None = None, name: str = "primary"):
+    def __init__(self, root: Path | None = None, name: str = "primary", address: str = "127.0.0.1"):
         if root is None:
             root = Path(tempfile.mkdtemp(prefix="image-parroter-pg-"))
             shutil.chown(root, "postgres", "postgres")
-        self.root, self.port = root, free_port()
+        self.root, self.port, self.address = root, free_port(), address
         self.data_dir, self.log_path = root / name, root / f"{name}.log"
 
     def url(self, database: str = "image_parroter") -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgres://postgres@{self.address}:{self.port}/{database}"
 
     def run(self, program: str, *args: str) -> str:
         """`program` of PostgreSQL's, run as postgres; its output."""
@@ -270,12 +288,16 @@ class PostgresServer:
     def pg_ctl(self, action: str, *args: str) -> None:
         self.run("pg_ctl", action, "-D", str(self.data_dir), "-w", *args)
 
-    def init(self) -> None:
+    def init(self, trusted: str | None = None) -> None:
+        """A new cluster; initdb trusts loopback, and this trusts the `trusted` subnet too."""
         self.run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--no-sync")
+        if trusted:
+            with open(self.data_dir / "pg_hba.conf", "a") as hba:
+                hba.write(f"host all all {trusted} trust\n")
 
     def start(self) -> None:
-        # Its own socket folder and loopback only: the machine's PostgreSQL is left alone.
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
+        # Its own socket folder and address only: the machine's PostgreSQL is left alone.
+        options = f"-p {self.port} -c listen_addresses={self.address} -k {self.root}"
         self.pg_ctl("start", "-l", str(self.log_path), "-o", options)
 
     def stop(self) -> None:
@@ -286,15 +308,15 @@ class PostgresServer:
         self.start()
 
     def createdb(self, database: str = "image_parroter") -> None:
-        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", database)
+        self.run("createdb", "-h", self.address, "-p", str(self.port), "-U", "postgres", database)
 
     def replica(self) -> "PostgresServer":
         """A streaming replica of this server (pg_basebackup -R), started, in the same folder;
         a fast checkpoint, or the backup waits for the next one (minutes)."""
-        replica = PostgresServer(self.root, name=f"replica-{uuid.uuid4().hex[:6]}")
-        address = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+        replica = PostgresServer(self.root, f"replica-{uuid.uuid4().hex[:6]}", self.address)
+        source = ["-h", self.address, "-p", str(self.port), "-U", "postgres"]
         into = ["-D", str(replica.data_dir), "-R", "-X", "stream", "-c", "fast", "-N"]
-        self.run("pg_basebackup", *address, *into)
+        self.run("pg_basebackup", *source, *into)
         replica.start()
         return replica
 
@@ -325,31 +347,44 @@ def http_answers(url: str) -> bool:
 
 
 @contextmanager
-def running_worker_on(redis: RedisServer, pool: str, log_dir: Path, extra_args=(), **env):
-    """A worker (`-P pool`, no -c) on `redis` and the test database; yields its name and
-    its process."""
-    hostname, app = f"{pool}-{uuid.uuid4().hex[:8]}@localhost", redis.celery_app()
+def running_worker_on(
+    redis: RedisServer, pool: str, log_dir: Path, extra_args=(), host=None, **env
+):
+    """A worker (`-P pool`, no -c) on `redis` and the test database (or on `host`, a
+    hosts.Host, and its environment); yields its name and its process."""
+    node = host.name if host else "localhost"
+    hostname, app = f"{pool}-{uuid.uuid4().hex[:8]}@{node}", redis.celery_app()
     args = ["worker", "-P", pool, "--hostname", hostname, "--loglevel", "INFO", *extra_args]
 
     def answers() -> bool:
         return bool(app.control.ping(destination=[hostname], timeout=0.5))
 
     env = {"REDIS_URL": redis.url, **env}
-    with running_process(hostname, args, log_dir / f"{hostname}.log", answers, env) as proc:
+    log = log_dir / f"{hostname}.log"
+    with running_process(hostname, args, log, answers, env, host=host) as proc:
         yield hostname, proc
+
+
+@contextmanager
+def running_web(log_dir: Path, host=None, **env):
+    """gunicorn on the test database (or on `host`, a hosts.Host, at its address); yields
+    the site's URL."""
+    address, port = host.address if host else "127.0.0.1", free_port()
+    url = f"http://{address}:{port}"
+    args, log = ["--bind", f"{address}:{port}"], log_dir / "web.log"
+    with running_process(
+        "web", args, log, lambda: http_answers(url), env, program=GUNICORN, host=host
+    ):
+        yield url
 
 
 @contextmanager
 def running_stack(redis: RedisServer, log_dir: Path, **env):
     """gunicorn and a gevent worker, as `make run` starts them, on `redis` and the test
     database; yields the site's URL and the worker's name."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    web_args = ["--bind", f"127.0.0.1:{port}"]
-    log = log_dir / "web.log"
     env = {"REDIS_URL": redis.url, **env}
     with (
-        running_process("web", web_args, log, lambda: http_answers(url), env, program=GUNICORN),
+        running_web(log_dir, **env) as url,
         running_worker_on(redis, "gevent", log_dir, **env) as (worker, _),
     ):
         yield url, worker
@@ -394,15 +429,15 @@ def use_object_storage(settings, env: dict[str, str]) -> None:
 
 
 class MotoServer:
-    """moto's standalone S3-compatible server on a free loopback port, with a new bucket for
-    each test that asks."""
+    """moto's standalone S3-compatible server on a free port of loopback (or `address`), with
+    a new bucket for each test that asks."""
 
-    def __init__(self):
-        self.port, self.proc = free_port(), None
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, address: str = "127.0.0.1"):
+        self.port, self.proc, self.address = free_port(), None, address
+        self.url = f"http://{address}:{self.port}"
 
     def start(self) -> None:
-        self.proc = devstack.start_moto(self.port)
+        self.proc = devstack.start_moto(self.port, self.address)
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from django.utils import timezone
 from django_celery_results.models import TaskResult
+from kombu.exceptions import OperationalError as BrokerError
 
 from image_parroter.tests.factories import thumbnail_job, user_batch
 from ops import dispatch, heartbeat, reasons
@@ -64,6 +65,36 @@ def test_a_job_task_that_fails_for_good_fails_its_job(
     job.refresh_from_db()
     assert (job.status, job.error) == (JobStatus.FAILED, reasons.in_english(reason))
     assert len(calls) == (1 if isinstance(error, RuntimeError) else task.max_retries + 1)
+
+
+@pytest.mark.parametrize(
+    "make_job, task, service",
+    [
+        (user_batch, user_batch_fill, (users_services, "user_batch_fill")),
+        (thumbnail_job, job_run, (thumbnailer_services, "job_run")),
+    ],
+    ids=["user-batch", "thumbnail-job"],
+)
+def test_a_job_task_that_cannot_reach_the_broker_for_a_moment_tries_again(
+    monkeypatch, media_root, make_job, task, service
+):
+    """As a worker host whose link went down while it published a job's chord: kombu's
+    OperationalError is retried (eager retries run at once), and the job is done."""
+    calls, real = [], getattr(*service)
+
+    def unreachable_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise BrokerError("Error 113 connecting to 10.231.0.1:6379. No route to host.")
+        return real(**kwargs)
+
+    monkeypatch.setattr(*service, unreachable_once)
+    job = make_job()
+
+    task.apply(args=[str(job.pk)], task_id=dispatch.task_id(job))
+
+    job.refresh_from_db()
+    assert (job.status, len(calls)) == (JobStatus.DONE, 2), job.error
 
 
 @pytest.mark.worker
