@@ -93,8 +93,6 @@ def native_logging_locks(**_) -> None:
     costs it nothing."""
     if not _in_gevent_worker() or logging.Handler.createLock is _native_create_lock:
         return
-    global _green_create_lock
-    _green_create_lock = logging.Handler.createLock
     logging.Handler.createLock = _native_create_lock
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     for logger in loggers:
@@ -109,12 +107,12 @@ def _native_rlock():
     return get_original("_thread", "RLock")()
 
 
+_green_create_lock = logging.Handler.createLock
+
+
 def _native_create_lock(handler: logging.Handler) -> None:
     _green_create_lock(handler)  # also registers the handler to be reset after a fork
     handler.lock = _native_rlock()
-
-
-_green_create_lock = logging.Handler.createLock
 
 
 def _in_gevent_worker() -> bool:
