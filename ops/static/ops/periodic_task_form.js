@@ -3,6 +3,8 @@
 // Content-Security-Policy refuses. Its read-only "crontab translation" row is hidden.
 (() => {
   const readable = JSON.parse(document.getElementById("readable-crontabs").textContent);
+  // Rendered in the reader's language by the template (ops/periodic_task_form.html).
+  const label = JSON.parse(document.getElementById("crontab-in-words-label").textContent);
   const select = document.getElementById("id_crontab");
   const help = document.querySelector(".field-crontab .help");
   const translation = document.querySelector(".field-crontab_translation");
@@ -13,7 +15,7 @@
   help.append(words);
   const show = () => {
     const text = readable[select.value];
-    words.textContent = text ? `Translation: ${text}` : "";
+    words.textContent = text ? `${label} ${text}` : "";
   };
   select.addEventListener("change", show);
   show();
