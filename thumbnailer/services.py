@@ -126,13 +126,16 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> dict
     job = image.job
     if image.done or job.is_final or not job.mark_running(redelivered=redelivered):
         return {}
+    # Read whole before decoding: a storage that fails mid-read (a link down, a timeout) raises
+    # here, for the task's retries, where Pillow would have taken its OSError for a file that
+    # is not an image. The bytes stay in hand for an archive built in the same call.
+    with image.original.open("rb") as stored:
+        original = BytesIO(stored.read())
+    original.name = image.original.name
     try:
-        with image.original.open("rb") as source:
-            thumbnails = imaging.make_thumbnails(
-                source, sizes=job.sizes, max_pixels=settings.MAX_IMAGE_PIXELS
-            )
-            source.seek(0)
-            original = source.read()  # in hand for an archive built in the same call
+        thumbnails = imaging.make_thumbnails(
+            original, sizes=job.sizes, max_pixels=settings.MAX_IMAGE_PIXELS
+        )
     except imaging.ImageError as exc:
         unreadable = reasons.because(
             gettext_noop("“%(name)s” could not be read:"), name=image.upload_name
@@ -162,7 +165,7 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> dict
             default_storage.delete(name)
         return {}
     data = {str(thumbnail.size): thumbnail.data for thumbnail in thumbnails}
-    return {image.original.name: original} | {made[size]: data[size] for size in made}
+    return {image.original.name: original.getvalue()} | {made[size]: data[size] for size in made}
 
 
 def _store_thumbnails(image: JobImage, thumbnails: list[imaging.Thumbnail]) -> dict[str, str]:
