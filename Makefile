@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# A development tool: debug pages and a throwaway secret key, which settings.py gives only to
+# whoever asks (without DJANGO_DEBUG there is no debug, and no start without a secret key).
+export DJANGO_DEBUG ?= true
 
 .PHONY: install run test check lint format clean bench bench-quick bench-capacity messages compile-messages
 
@@ -18,9 +21,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
+# The development admin, only in make run's own SQLite database (no DATABASE_URL).
+ifndef DATABASE_URL
 	@DJANGO_SUPERUSER_PASSWORD=admin $(PY) manage.py createsuperuser --noinput \
 		--username admin --email admin@example.com >/dev/null 2>&1 || true
 	@echo "Admin: http://127.0.0.1:$(PORT)/admin/  user admin, password admin (development only)"
+endif
 	PORT=$(PORT) exec $(PY) scripts/devstack.py run
 
 # ARGS passes options to pytest, e.g. make test ARGS="-k upload -x".

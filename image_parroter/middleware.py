@@ -3,7 +3,29 @@
 from django.conf import settings
 from django.shortcuts import render
 
+from ops import clients
 from ops.responses import DATABASE_AWAY, database_unavailable
+
+
+class ForwardedHeadersMiddleware:
+    """First of all: a request from a proxy that DJANGO_TRUSTED_PROXIES names gets its
+    client's address as REMOTE_ADDR (so limits, logs and django-axes count the client, not the
+    proxy). From anyone else the proxy headers are dropped unread; that they were sent still
+    marks the request as proxied, which can only take away what loopback may do."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        meta = request.META
+        if clients.is_trusted_proxy(meta.get("REMOTE_ADDR", "")):
+            meta[clients.PROXIED] = True
+            meta["REMOTE_ADDR"] = clients.forwarded_address(meta)
+        else:
+            sent = [meta.pop(header) for header in clients.FORWARDED_HEADERS if header in meta]
+            if sent:
+                meta[clients.PROXIED] = True
+        return self.get_response(request)
 
 
 class SiteNotFoundMiddleware:

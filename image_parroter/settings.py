@@ -18,8 +18,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 # GENERAL
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-# Development gets a throwaway key; production has no default, so a missing key fails at start.
+# Debug, and the throwaway key that comes with it, are for development only and must be asked
+# for (the Makefile sets DJANGO_DEBUG=true); otherwise DJANGO_SECRET_KEY has no default, so a
+# missing key fails at start.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = (
     env("DJANGO_SECRET_KEY", default="django-insecure-development-only-key")
     if DEBUG
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
 AUTH_USER_MODEL = "users.User"
 
 MIDDLEWARE = [
+    "image_parroter.middleware.ForwardedHeadersMiddleware",
     "image_parroter.middleware.SiteNotFoundMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -226,12 +229,12 @@ FILE_UPLOAD_HANDLERS = [
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_JOB + 5
 # Uploads one client address may send (django-ratelimit's "count/period"); over it, 429 with
-# Retry-After. Behind a proxy, set RATELIMIT_IP_META_KEY to the header with the client's address.
+# Retry-After. The address is REMOTE_ADDR, which a trusted proxy's header sets (PROXIES below).
 UPLOAD_RATE = env("UPLOAD_RATE", default="60/m")
 # django-ratelimit lists the cache backends it has tested; Django's own RedisCache is not on
 # the list, but it counts with Redis's atomic INCR, which is all the library asks for.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+RATELIMIT_IP_META_KEY = "ops.clients.client_address"
 
 # CELERY
 CELERY_BROKER_URL = REDIS_URL
@@ -336,12 +339,19 @@ HEALTH_CACHE_SECONDS = env.int("HEALTH_CACHE_SECONDS", default=5)
 # /metrics answers loopback, and anyone else only with `Authorization: Bearer <this>`.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
+# PROXIES
+# The proxies whose headers (the client's address, the scheme) are believed: addresses or
+# networks, or `unix` for whoever talks to gunicorn over its Unix socket, which is how the
+# project's own front reaches it in `make run`, the image and compose. Empty: none; every
+# request's headers of that kind are dropped (ops/clients.py).
+TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+
 # SECURITY (production defaults follow DEBUG; `manage.py check --deploy` passes with DEBUG off)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE  # the selector's choice (set_language)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

@@ -1,5 +1,4 @@
 import hmac
-import ipaddress
 
 from django.conf import settings
 from django.core.cache import cache
@@ -12,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from image_parroter.celery import app as celery_app
 
-from . import beat_lock, heartbeat, redis_client
+from . import beat_lock, clients, heartbeat, redis_client
 from .metrics import scrape
 
 WORKERS_CACHE_KEY = "ops:health:workers"
@@ -76,20 +75,10 @@ def health(request):
     return JsonResponse(body, status=200 if not body["failed"] else 503)
 
 
-def from_loopback(request) -> bool:
-    """Sent from this host: a loopback address, and no proxy's X-Forwarded-For (a proxy on
-    this host forwards the world's requests from 127.0.0.1)."""
-    if "X-Forwarded-For" in request.headers:
-        return False
-    try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
-    except ValueError:  # none, as behind a proxy on a Unix socket
-        return False
-
-
 def may_scrape(request) -> bool:
-    """Loopback may read /metrics; anyone else needs `Authorization: Bearer $METRICS_TOKEN`."""
-    if from_loopback(request):
+    """A direct loopback connection may read /metrics; anyone else needs
+    `Authorization: Bearer $METRICS_TOKEN`."""
+    if clients.from_loopback(request):
         return True
     token = settings.METRICS_TOKEN
     given = request.headers.get("Authorization", "")

@@ -94,6 +94,24 @@ def test_production_settings_pass_check_deploy():
     assert "no issues" in result.stdout
 
 
+def test_settings_without_the_environment_are_not_in_debug():
+    script = "from django.conf import settings as s; print(s.DEBUG, s.SECURE_PROXY_SSL_HEADER)"
+    result = manage(
+        "shell",
+        *("-v", "0", "-c", script),
+        DJANGO_DEBUG=None,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "None"]
+
+
+def test_without_debug_there_is_no_start_without_a_secret_key():
+    result = manage("check", DJANGO_DEBUG=None, DJANGO_SECRET_KEY=None)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY=None)
     assert result.returncode != 0

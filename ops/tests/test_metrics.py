@@ -163,10 +163,26 @@ def test_others_need_the_token(client, broker, settings):
     assert right.status_code == 200
 
 
-def test_a_request_forwarded_by_a_local_proxy_is_not_local(client, broker, settings):
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        {"HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+        {"HTTP_X_REAL_IP": "203.0.113.9"},
+        {"HTTP_FORWARDED": "for=203.0.113.9"},
+    ],
+)
+def test_a_request_forwarded_by_a_local_proxy_is_not_local(client, broker, settings, forwarded):
     settings.METRICS_TOKEN = "s3cret-scraper-token"
-    forwarded = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
-    assert client.get("/metrics", **forwarded).status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", **forwarded).status_code == 403
+
+
+def test_a_request_through_the_front_is_not_local(client, broker, settings):
+    settings.TRUSTED_PROXIES = ["unix"]
+    settings.METRICS_TOKEN = "s3cret-scraper-token"
+    through_front = {"REMOTE_ADDR": "", "HTTP_X_FORWARDED_FOR": "127.0.0.1"}
+    assert client.get("/metrics", **through_front).status_code == 403
+    token = {"HTTP_AUTHORIZATION": "Bearer s3cret-scraper-token"}
+    assert client.get("/metrics", **through_front, **token).status_code == 200
 
 
 def test_a_request_from_a_unix_socket_is_not_local(client, broker):
