@@ -28,6 +28,10 @@ class JobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.exclude(status__in=FINAL_STATUSES)
 
+    def owned_by(self, token: str):
+        """The jobs of the session whose owner token this is (ops.owners); none for no token."""
+        return self.filter(owner=token) if token else self.none()
+
     def maybe_lost(self, *, for_: timedelta):
         """Unfinished jobs whose row nobody has changed for `for_`: waiting, or lost (the
         sweep asks ops.liveness which)."""
@@ -55,6 +59,10 @@ class BackgroundJob(models.Model):
     error = models.TextField(_("error"), blank=True)
     error_reason = models.JSONField(_("error reason"), default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Whose it is: the owner token of the browser session that asked for it (ops.owners),
+    # which alone may cancel, retry or share it; empty for work asked for from the shell.
+    # Staff never see it (not editable: no admin form shows it).
+    owner = models.CharField(_("owner"), max_length=64, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

@@ -5,6 +5,9 @@ staff never see it anyway (the admin leaves it out). It stays with the session w
 cycles the session's key at a login."""
 
 import secrets
+from importlib import import_module
+
+from django.conf import settings
 
 SESSION_KEY = "owner"
 
@@ -16,3 +19,24 @@ def owner_token(request, *, create: bool = False) -> str:
     if not token and create:
         token = request.session[SESSION_KEY] = secrets.token_urlsafe(24)
     return token
+
+
+def session_owner_token(session_key: str) -> str:
+    """The owner token of the stored session `session_key`, given to it if it had none; a
+    token nobody holds if that session is gone. For the migration that replaced the session
+    keys jobs and batches were stored with: their visitors keep them."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if not store.exists(session_key):
+        return secrets.token_urlsafe(24)
+    token = store.get(SESSION_KEY) or secrets.token_urlsafe(24)
+    store[SESSION_KEY] = token
+    store.save()
+    return token
+
+
+def owners_from_session_keys(model) -> None:
+    """Give each row of `model` (a historical model with `session_key` and `owner`) the owner
+    token of the session it names."""
+    rows = model.objects.exclude(session_key="")
+    for session_key in rows.values_list("session_key", flat=True).distinct():
+        model.objects.filter(session_key=session_key).update(owner=session_owner_token(session_key))

@@ -33,11 +33,10 @@ class ThumbnailJobAdmin(admin.ModelAdmin):
         "finished_at",
     )
     list_filter = ("status", "created_at")
-    search_fields = ("id", "session_key", "error", "images__upload_name")
+    search_fields = ("id", "error", "images__upload_name")
     date_hierarchy = "created_at"
     readonly_fields = (
         "id",
-        "session_key",
         "status",
         "progress",
         "sizes",

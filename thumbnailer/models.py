@@ -20,8 +20,8 @@ class ThumbnailJob(BackgroundJob):
     # One image is made by that task itself; several are spread over the workers as a chord.
     task_name = "thumbnailer.job_run"
 
-    session_key = models.CharField(_("owner session"), max_length=40, db_index=True)
-    # Made when the owner asks for a share link (services.job_share_key); empty: not shared.
+    # Made when the owner asks for a share link (services.job_share_key); empty: not shared,
+    # or the owner revoked the link.
     share_key = models.CharField(_("share key"), max_length=64, blank=True, editable=False)
     sizes = models.JSONField(_("sizes (px)"), default=list)
     archive = models.FileField(_("archive"), max_length=300, blank=True)

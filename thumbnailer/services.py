@@ -76,7 +76,7 @@ def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None
 
 def job_create(
     *,
-    session_key: str,
+    owner: str,
     uploads: Sequence[tuple[UploadedFile, imaging.ImageInfo]],
     sizes: Sequence[int],
 ) -> ThumbnailJob:
@@ -84,7 +84,7 @@ def job_create(
 
     The files are written first, so the transaction (which holds SQLite's write lock) only
     inserts the rows."""
-    job = ThumbnailJob(session_key=session_key, sizes=sorted(set(sizes)))
+    job = ThumbnailJob(owner=owner, sizes=sorted(set(sizes)))
     images, taken = [], set()
     try:
         for position, (upload, info) in enumerate(uploads):
@@ -258,14 +258,21 @@ def delete_outputs(*, job: ThumbnailJob) -> None:
 
 
 def job_share_key(*, job: ThumbnailJob) -> str:
-    """The job's secret share key, made on first use: whoever has the link may open the job
-    (on another device, or someone the owner sends it to), nobody else."""
+    """The job's secret share key, made on first use: whoever has the link may view the job
+    and download its zip (on another device, or someone the owner sends it to), nobody else."""
     if not job.share_key:
         ThumbnailJob.objects.filter(pk=job.pk, share_key="").update(
             share_key=secrets.token_urlsafe(32)
         )
         job.refresh_from_db(fields=["share_key"])
     return job.share_key
+
+
+def job_share_revoke(*, job: ThumbnailJob) -> None:
+    """The share link stops opening the job, for everyone who had it, at once; a new link
+    gets a new key."""
+    ThumbnailJob.objects.filter(pk=job.pk).update(share_key="")
+    job.share_key = ""
 
 
 def job_cancel(*, job: ThumbnailJob) -> bool:

@@ -12,5 +12,6 @@ urlpatterns = [
     path("jobs/<uuid:pk>/cancel", views.cancel, name="cancel"),
     path("jobs/<uuid:pk>/retry", views.retry, name="retry"),
     path("jobs/<uuid:pk>/share", views.share, name="share"),
+    path("jobs/<uuid:pk>/share/revoke", views.share_revoke, name="share_revoke"),
     path("jobs/<uuid:pk>/images/<int:image_id>/<int:size>", views.thumbnail, name="thumbnail"),
 ]

@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,6 +13,7 @@ from storages.backends.s3 import S3Storage
 
 from ops import ratelimits
 from ops.models import JobStatus
+from ops.owners import owner_token
 from ops.responses import form_errors_json, unchanged_since_seen, wants_json
 
 from . import services
@@ -25,19 +27,28 @@ STORAGE_UNAVAILABLE = gettext_lazy(
 )
 
 
-SHARED_JOBS = "shared_jobs"  # in a session: the ids of jobs opened through their share link
+# In a session: {job id: share key} of the jobs it opened through their share links; each
+# opens the job only while the owner has not revoked that link.
+SHARED_JOBS = "shared_job_keys"
 
 
-def own_job(request, pk) -> ThumbnailJob:
-    """The job if this browser session made it, or opened its share link; anyone else gets a
-    404, as if it did not exist."""
-    session_key = request.session.session_key
-    if not session_key:
-        raise Http404
+def owned_job(request, pk) -> ThumbnailJob:
+    """The job if this browser session made it; anyone else gets a 404, as if it did not
+    exist."""
+    return get_object_or_404(ThumbnailJob.objects.owned_by(owner_token(request)), pk=pk)
+
+
+def viewable_job(request, pk) -> tuple[ThumbnailJob, bool]:
+    """The job, and whether this session owns it: for its owner, or (to view and download
+    only) for a session that opened its share link, while that link stands; anyone else gets
+    a 404."""
     job = get_object_or_404(ThumbnailJob, pk=pk)
-    if job.session_key != session_key and str(job.pk) not in request.session.get(SHARED_JOBS, []):
-        raise Http404
-    return job
+    if job.owner and job.owner == owner_token(request):
+        return job, True
+    key = request.session.get(SHARED_JOBS, {}).get(str(job.pk), "")
+    if job.share_key and secrets.compare_digest(key.encode(), job.share_key.encode()):
+        return job, False
+    raise Http404
 
 
 def upload(request):
@@ -53,11 +64,9 @@ def upload(request):
             return response
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
-            if not request.session.session_key:
-                request.session.create()
             try:
                 job = services.job_create(
-                    session_key=request.session.session_key,
+                    owner=owner_token(request, create=True),
                     uploads=form.cleaned_data["images"],
                     sizes=form.cleaned_data["sizes"],
                 )
@@ -70,7 +79,7 @@ def upload(request):
             return form_errors_json(form, status=503 if status == 503 else 400)
     else:
         form = UploadForm()
-    jobs = ThumbnailJob.objects.filter(session_key=request.session.session_key or "")
+    jobs = ThumbnailJob.objects.owned_by(owner_token(request))
     context = {
         "form": form,
         "jobs": jobs[:RECENT_JOBS],
@@ -99,23 +108,25 @@ def previews(job: ThumbnailJob) -> list[dict]:
     ]
 
 
-def state_context(job: ThumbnailJob) -> dict:
-    """What the job's live part (_job_state.html) shows."""
+def state_context(job: ThumbnailJob, is_owner: bool) -> dict:
+    """What the job's live part (_job_state.html) shows; its controls only to the owner."""
     images = previews(job)
-    return {"job": job, "previews": images, "images_made": sum(image["done"] for image in images)}
+    return {
+        "job": job,
+        "is_owner": is_owner,
+        "previews": images,
+        "images_made": sum(image["done"] for image in images),
+    }
 
 
 def open_shared(request, pk) -> None:
-    """A share link (?key=...) opens the job for this browser's session from now on."""
+    """A share link (?key=...) opens the job, to view and download, for this browser's session
+    from now on, until the owner revokes the link."""
     job = ThumbnailJob.objects.filter(pk=pk).exclude(share_key="").first()
     key = request.GET.get("key", "")
     if job is None or not secrets.compare_digest(key.encode(), job.share_key.encode()):
         raise Http404
-    if not request.session.session_key:
-        request.session.create()
-    shared = request.session.get(SHARED_JOBS, [])
-    if str(job.pk) not in shared:
-        request.session[SHARED_JOBS] = [*shared, str(job.pk)]
+    request.session[SHARED_JOBS] = {**request.session.get(SHARED_JOBS, {}), str(job.pk): key}
 
 
 @require_GET
@@ -124,9 +135,9 @@ def detail(request, pk):
     if "key" in request.GET:
         open_shared(request, pk)
         return redirect("thumbnailer:detail", pk=pk)  # the key leaves the address bar
-    job = own_job(request, pk)
+    job, is_owner = viewable_job(request, pk)
     context = {
-        **state_context(job),
+        **state_context(job, is_owner),
         "animations": job.images.filter(frames__gt=1),
         "follow_without_js": not job.is_final,
     }
@@ -136,16 +147,16 @@ def detail(request, pk):
 @require_GET
 def progress(request, pk):
     """The live part of the job page, or 204 when the page has seen this state already."""
-    job = own_job(request, pk)
+    job, is_owner = viewable_job(request, pk)
     if unchanged := unchanged_since_seen(request, job):
         return unchanged
-    return render(request, "thumbnailer/_job_state.html", state_context(job))
+    return render(request, "thumbnailer/_job_state.html", state_context(job, is_owner))
 
 
 @require_GET
 def status(request, pk):
     """The job's state as JSON, for scripts and tests."""
-    job = own_job(request, pk)
+    job, _ = viewable_job(request, pk)
     done = job.status == JobStatus.DONE
     return JsonResponse(
         {
@@ -166,14 +177,14 @@ def status(request, pk):
 @require_POST
 def cancel(request, pk):
     """The owner stops their queued or running job; what it made so far is removed."""
-    services.job_cancel(job=own_job(request, pk))
+    services.job_cancel(job=owned_job(request, pk))
     return redirect("thumbnailer:detail", pk=pk)
 
 
 @require_POST
 def share(request, pk):
-    """The owner's link to open the job on another device, or to send to someone."""
-    job = own_job(request, pk)
+    """The owner's link to view the job on another device, or to send to someone."""
+    job = owned_job(request, pk)
     key = services.job_share_key(job=job)
     link = request.build_absolute_uri(f"{job.get_absolute_url()}?key={key}")
     # The language selector comes back to the job's page: this one answers only a POST.
@@ -182,9 +193,18 @@ def share(request, pk):
 
 
 @require_POST
+def share_revoke(request, pk):
+    """The owner takes the share link back: it opens the job for nobody from now on."""
+    job = owned_job(request, pk)
+    services.job_share_revoke(job=job)
+    messages.success(request, gettext("The share link no longer opens this job."))
+    return redirect(job)
+
+
+@require_POST
 def retry(request, pk):
     """The owner starts their failed or cancelled job again from its originals."""
-    job = own_job(request, pk)
+    job = owned_job(request, pk)
     if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
         services.job_rerun(job=job)
     return redirect(job)
@@ -206,7 +226,7 @@ def stored_file(name: str, *, filename: str, as_attachment: bool = False) -> Htt
 
 @require_GET
 def download(request, pk):
-    job = own_job(request, pk)
+    job, _ = viewable_job(request, pk)
     if job.status != JobStatus.DONE or not job.archive:
         raise Http404("The archive is not ready.")
     return stored_file(job.archive.name, filename=job.download_name, as_attachment=True)
@@ -214,7 +234,7 @@ def download(request, pk):
 
 @require_GET
 def thumbnail(request, pk, image_id, size):
-    job = own_job(request, pk)
+    job, _ = viewable_job(request, pk)
     image = get_object_or_404(job.images, pk=image_id)
     name = image.thumbnails.get(str(size))
     if name is None:

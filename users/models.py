@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +13,6 @@ class UserBatch(BackgroundJob):
 
     total = models.PositiveIntegerField(_("users requested"))
     created = models.PositiveIntegerField(_("users created"), default=0)
-    # The browser session that asked for it, which may cancel it (empty: the shell's command).
-    session_key = models.CharField(_("requested by session"), max_length=40, blank=True)
 
     class Meta(BackgroundJob.Meta):
         verbose_name = _("user batch")
@@ -27,8 +25,20 @@ class UserBatch(BackgroundJob):
         return reverse("users:batch_status", args=[self.pk])
 
 
+class UserQuerySet(models.QuerySet):
+    def generated(self):
+        """Accounts a batch made: the only ones the site lists, never staff's."""
+        return self.filter(batch__isnull=False, is_staff=False, is_superuser=False)
+
+
+class SiteUserManager(UserManager.from_queryset(UserQuerySet)):
+    """Django's user manager, with the queryset's generated()."""
+
+
 class User(AbstractUser):
     """The site's user; its own model from the first migration so it can grow."""
+
+    objects = SiteUserManager()
 
     batch = models.ForeignKey(
         UserBatch,

@@ -23,10 +23,11 @@ UNEVEN_BYTES = bytes(range(EVEN_BYTES, 256))
 CHUNK_PAUSE_SECONDS = 0.01
 
 
-def user_batch_create(*, total: int, session_key: str = "") -> UserBatch:
-    """Record a batch of `total` random users and send it to the workers after commit."""
+def user_batch_create(*, total: int, owner: str = "") -> UserBatch:
+    """Record a batch of `total` random users for `owner` (a session's owner token; empty from
+    the shell) and send it to the workers after commit."""
     with transaction.atomic():
-        batch = UserBatch.objects.create(total=total, session_key=session_key)
+        batch = UserBatch.objects.create(total=total, owner=owner)
         dispatch.send(batch)
     return batch
 

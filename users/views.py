@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ops.owners import owner_token
 from ops.responses import form_errors_json, unchanged_since_seen, wants_json
 
 from . import services
@@ -35,7 +36,7 @@ class FullSlicePaginator(Paginator):
 def user_list(request):
     """The newest users first, a page at a time, searchable; and the latest batches."""
     query = request.GET.get("q", "").strip()
-    users = User.objects.all()
+    users = User.objects.generated()
     if query:
         users = users.filter(Q(username__icontains=query) | Q(email__icontains=query))
     # Pages are cut from the ids alone, which the ordering index holds, so a deep page does
@@ -56,6 +57,7 @@ def user_list(request):
             "query": query,
             "batches": batches,
             "follow_without_js": any(not batch.is_final for batch in batches),
+            "owner": owner_token(request),
             "form": GenerateUsersForm(),
         },
     )
@@ -66,10 +68,8 @@ def generate(request):
     """Ask for a batch of random users; they are made in the background."""
     form = GenerateUsersForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        if not request.session.session_key:
-            request.session.create()
         batch = services.user_batch_create(
-            total=form.cleaned_data["total"], session_key=request.session.session_key
+            total=form.cleaned_data["total"], owner=owner_token(request, create=True)
         )
         # It goes away when the batch's live part ends (static/follow.js).
         on_the_way = ngettext(
@@ -88,7 +88,8 @@ def batch_progress(request, pk):
     batch = get_object_or_404(UserBatch, pk=pk)
     if unchanged := unchanged_since_seen(request, batch):
         return unchanged
-    response = render(request, "users/partials/batch.html", {"batch": batch})
+    context = {"batch": batch, "owner": owner_token(request)}
+    response = render(request, "users/partials/batch.html", context)
     if batch.is_final:
         # The page (static/follow.js) loads its user table afresh, once.
         response["X-Refresh"] = "user-table"
@@ -98,8 +99,7 @@ def batch_progress(request, pk):
 @require_POST
 def batch_cancel(request, pk):
     """The session that asked for a batch stops it; the users already made are kept."""
-    session_key = request.session.session_key
-    batch = get_object_or_404(UserBatch, pk=pk, session_key=session_key or "-")
+    batch = get_object_or_404(UserBatch.objects.owned_by(owner_token(request)), pk=pk)
     if services.user_batch_cancel(batch=batch):
         batch.refresh_from_db()
         kept = ngettext(

@@ -1,6 +1,7 @@
 """Builders for every app's tests: uploads, thumbnail jobs and user batches made without the
 workers, and what a job left behind (its stored files, its archive's names)."""
 
+import secrets
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from ops import owners
 from ops.models import BackgroundJob
 from thumbnailer import services
 from thumbnailer.models import JobImage, ThumbnailJob
@@ -24,7 +26,7 @@ def thumbnail_job(name="photo.jpg", *, data=None, sizes=(64,), images=1, **field
     """A job with one image (`data`, a small JPEG by default), or `images` copies of it
     named 1-photo.jpg, 2-photo.jpg..., never sent: as if the broker had been down, or not
     yet sent."""
-    job = ThumbnailJob.objects.create(session_key="s" * 32, sizes=list(sizes), **fields)
+    job = ThumbnailJob.objects.create(owner="o" * 32, sizes=list(sizes), **fields)
     content = ContentFile(image_bytes() if data is None else data)
     for position in range(images):
         image_name = f"{position}-{name}" if position else name
@@ -32,6 +34,14 @@ def thumbnail_job(name="photo.jpg", *, data=None, sizes=(64,), images=1, **field
         image.original.save(image_name, content, save=False)
         image.save()
     return job
+
+
+def owner_of(client) -> str:
+    """The owner token of the test client's session (ops.owners), made if it had none."""
+    session = client.session
+    token = session.setdefault(owners.SESSION_KEY, secrets.token_urlsafe(24))
+    session.save()
+    return token
 
 
 def user_batch(total=5, **fields) -> UserBatch:

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from image_parroter.tests.factories import upload
+from image_parroter.tests.factories import owner_of, upload
 from ops.models import DailySummary
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
@@ -49,9 +49,7 @@ def test_the_selector_remembers_the_choice_and_returns_to_the_page(client):
 
 
 def test_the_share_page_sends_the_selector_back_to_the_job_it_answers_only_a_post(client):
-    session = client.session
-    session.save()
-    job = ThumbnailJob.objects.create(session_key=session.session_key, sizes=[128])
+    job = ThumbnailJob.objects.create(owner=owner_of(client), sizes=[128])
     page = client.post(reverse("thumbnailer:share", args=[job.pk])).content.decode()
     assert f'name="next" value="{job.get_absolute_url()}"' in page
 
@@ -94,9 +92,7 @@ def test_the_json_errors_a_script_gets_are_in_its_language(client):
 
 
 def test_a_failure_reason_is_stored_once_and_shown_in_each_readers_language(client):
-    session = client.session
-    session.save()
-    job = ThumbnailJob.objects.create(session_key=session.session_key, sizes=[128])
+    job = ThumbnailJob.objects.create(owner=owner_of(client), sizes=[128])
     services.job_fail(job=job, reason=job.lost_runs_reason(3))
 
     job.refresh_from_db()
@@ -158,7 +154,7 @@ COLUMN_TITLE = re.compile(
 def test_the_admin_names_our_models_and_their_fields_in_the_readers_language(
     admin_client, language, model
 ):
-    ThumbnailJob.objects.create(session_key="someone", sizes=[128])
+    ThumbnailJob.objects.create(owner="someone", sizes=[128])
     UserBatch.objects.create(total=5)
     name, plural, columns = ADMIN_LISTS[language][model]
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")

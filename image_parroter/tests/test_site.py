@@ -7,6 +7,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.db import IntegrityError, InterfaceError, OperationalError, connection
 
+from image_parroter.tests.factories import owner_of
 from thumbnailer.models import ThumbnailJob
 
 pytestmark = pytest.mark.django_db
@@ -34,10 +35,8 @@ def test_times_are_shown_in_the_servers_zone_named_with_the_moment_for_the_reade
     client, settings
 ):
     settings.TIME_ZONE = "Europe/Warsaw"
-    session = client.session
-    session.save()
     job = ThumbnailJob.objects.create(
-        session_key=session.session_key,
+        owner=owner_of(client),
         sizes=[128],
         created_at=datetime(2026, 1, 15, 13, 5, tzinfo=UTC),
     )

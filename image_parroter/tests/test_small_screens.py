@@ -5,7 +5,7 @@ import pytest
 
 from thumbnailer.models import ThumbnailJob
 from thumbnailer.tests.images import image_bytes
-from users.models import User
+from users.models import User, UserBatch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,10 +45,12 @@ def phone(browser, live_server):
 
 
 def test_no_page_scrolls_sideways_at_390_px(phone):
+    batch = UserBatch.objects.create(total=60, created=60, status="done")
     User.objects.bulk_create(
         User(
             username=f"user_{'x' * 40}{number}",
             email=f"someone.with.a.long.name{number}@example.com",
+            batch=batch,
         )
         for number in range(60)
     )

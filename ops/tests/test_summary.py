@@ -34,12 +34,12 @@ def test_the_summary_counts_jobs_made_and_failed_that_day_of_every_kind():
     day = date(2026, 3, 14)
     noon = timezone.make_aware(datetime(2026, 3, 14, 12))
     that_day = [
-        ThumbnailJob.objects.create(session_key="s"),
-        ThumbnailJob.objects.create(session_key="s", status=JobStatus.FAILED),
+        ThumbnailJob.objects.create(owner="o"),
+        ThumbnailJob.objects.create(owner="o", status=JobStatus.FAILED),
         UserBatch.objects.create(total=50, status=JobStatus.FAILED),
     ]
     day_before = [
-        ThumbnailJob.objects.create(session_key="s", status=JobStatus.FAILED),
+        ThumbnailJob.objects.create(owner="o", status=JobStatus.FAILED),
         UserBatch.objects.create(total=50, status=JobStatus.FAILED),
     ]
     for jobs, when in [(that_day, noon), (day_before, noon - timedelta(days=1))]:

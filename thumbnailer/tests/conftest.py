@@ -19,11 +19,11 @@ def no_path_storage(settings):
 def make_job(settings):
     """`make_job(("a.jpg", data), ..., sizes=[128])`: a job made through the service."""
 
-    def make(*files, sizes=(128, 256), session_key="s" * 32):
+    def make(*files, sizes=(128, 256), owner="o" * 32):
         uploads = []
         for name, data in files or [("photo.jpg", image_bytes("JPEG", (600, 400)))]:
             info = imaging.inspect(BytesIO(data), max_pixels=settings.MAX_IMAGE_PIXELS)
             uploads.append((upload(name, data), info))
-        return services.job_create(session_key=session_key, uploads=uploads, sizes=sizes)
+        return services.job_create(owner=owner, uploads=uploads, sizes=sizes)
 
     return make

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from image_parroter.celery import app as celery_app
-from image_parroter.tests.factories import archive_names, stored_files, upload
+from image_parroter.tests.factories import archive_names, owner_of, stored_files, upload
 from image_parroter.tests.waiting import budget, wait_for, wait_until_final
 from ops import dispatch
 from thumbnailer import services
@@ -95,13 +95,9 @@ def test_a_file_that_fails_in_the_worker_fails_the_job_with_its_reason(
     celery_worker, client, make_job, media_root
 ):
     """The form refuses damaged files, so here the stored original is damaged afterwards."""
-    client.get("/")
-    client.session.save()
     with transaction.atomic():  # dispatched when this block commits
         job = make_job(
-            ("good.jpg", image_bytes()),
-            ("broken.png", image_bytes("PNG")),
-            session_key=client.session.session_key,
+            ("good.jpg", image_bytes()), ("broken.png", image_bytes("PNG")), owner=owner_of(client)
         )
         stored = job.images.get(name="broken.png").original.name
         default_storage.delete(stored)

@@ -12,7 +12,7 @@ from django.utils.html import escape
 from PIL import Image
 
 from image_parroter.tests.factories import run_job, stored_files, upload
-from ops import reasons
+from ops import owners, reasons
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
 from thumbnailer.uploads import SizeLimitedUploadHandler
@@ -52,7 +52,8 @@ def test_a_valid_upload_creates_a_job_for_this_session_and_redirects(client, med
     job = ThumbnailJob.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/jobs/{job.pk}/"
-    assert job.session_key == client.session.session_key
+    assert job.owner == client.session[owners.SESSION_KEY]
+    assert job.owner != client.session.session_key
     assert job.sizes == [128, 256]
     assert [image.name for image in job.images.all()] == ["a.jpg", "b.png"]
     assert len(stored_files(media_root)) == 2
@@ -437,6 +438,51 @@ def test_a_share_link_opens_the_job_elsewhere_and_nothing_else_does(client, owne
     assert stranger.get(f"/jobs/{owner_job.pk}/status.json").status_code == 404
     # The same link keeps working: one key per job.
     assert client.post(f"/jobs/{owner_job.pk}/share").content.decode().count(link) == 1
+
+
+def share_link_path(client, job) -> str:
+    page = client.post(f"/jobs/{job.pk}/share").content.decode()
+    return re.search(r'value="http://testserver([^"]+\?key=[^"]+)"', page)[1]
+
+
+def test_a_share_link_lets_its_holder_view_and_download_and_nothing_more(client, owner_job):
+    path = share_link_path(client, owner_job)
+    viewer = Client()
+    viewer.get(path)
+
+    page = viewer.get(f"/jobs/{owner_job.pk}/").content.decode()
+    assert "Cancel" not in page and "Share a link" not in page and "Stop sharing" not in page
+    for action in ("cancel", "retry", "share", "share/revoke"):
+        assert viewer.post(f"/jobs/{owner_job.pk}/{action}").status_code == 404
+    owner_job.refresh_from_db()
+    assert owner_job.status == "queued"
+
+    services.job_fail(job=owner_job, reason=owner_job.lost_runs_reason(3))
+    page = viewer.get(f"/jobs/{owner_job.pk}/").content.decode()
+    assert "Nothing was made." in page and "Try again" not in page
+    assert "Try again" in client.get(f"/jobs/{owner_job.pk}/").content.decode()
+
+
+def test_a_revoked_share_link_is_a_404_at_once_even_where_it_was_opened(client, owner_job):
+    run_job(owner_job)
+    path = share_link_path(client, owner_job)
+    viewer = Client()
+    viewer.get(path)
+    assert viewer.get(f"/jobs/{owner_job.pk}/download").status_code == 200
+
+    response = client.post(f"/jobs/{owner_job.pk}/share/revoke")
+
+    assert response.status_code == 302
+    assert (
+        "The share link no longer opens this job."
+        in client.get(response["Location"]).content.decode()
+    )
+    for url in ("", "status.json", "progress", "download"):
+        assert viewer.get(f"/jobs/{owner_job.pk}/{url}").status_code == 404
+    assert Client().get(path).status_code == 404
+    # The owner keeps the job, and a new link is a new key.
+    assert client.get(f"/jobs/{owner_job.pk}/").status_code == 200
+    assert share_link_path(client, owner_job) != path
 
 
 def test_a_job_never_shared_opens_for_no_key(client, owner_job):
