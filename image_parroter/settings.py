@@ -333,10 +333,8 @@ BEAT_LOCK_RETRY_SECONDS = 1
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=45)
 # Periodic runs recorded in the database (admin: task results) are kept this many days.
 RUN_HISTORY_DAYS = env.int("RUN_HISTORY_DAYS", default=7)
-# /health pings the workers with this timeout and keeps the answer this long.
-HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=0.5)
-HEALTH_CACHE_SECONDS = env.int("HEALTH_CACHE_SECONDS", default=5)
-# /metrics answers loopback, and anyone else only with `Authorization: Bearer <this>`.
+# /metrics, and /health's details (workers, beat), answer a direct loopback connection, and
+# anyone else only with `Authorization: Bearer <this>`.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # PROXIES

@@ -49,11 +49,11 @@ def worker_seen(sender, **_) -> None:
         logger.warning("could not record the worker's heartbeat: %s", exc)
 
 
-def workers_seen() -> int:
-    """How many workers sent a heartbeat within WORKER_SEEN_SECONDS; those silent for an hour
-    are dropped (hosts come and go), here rather than at every heartbeat."""
+def workers_seen() -> list[str]:
+    """The workers that sent a heartbeat within WORKER_SEEN_SECONDS, by name; those silent for
+    an hour are dropped (hosts come and go), here rather than at every heartbeat."""
     now = time.time()
     with redis_client.client().pipeline(transaction=False) as pipe:
         pipe.zremrangebyscore(workers_key(), "-inf", now - WORKER_FORGOTTEN_SECONDS)
-        pipe.zcount(workers_key(), now - WORKER_SEEN_SECONDS, "+inf")
-        return pipe.execute()[1]
+        pipe.zrangebyscore(workers_key(), now - WORKER_SEEN_SECONDS, "+inf")
+        return sorted(name.decode() for name in pipe.execute()[1])

@@ -94,7 +94,7 @@ class StateCollector(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}workers_seen",
             f"Workers whose heartbeat reached Redis in the last {heartbeat.WORKER_SEEN_SECONDS} s.",
-            value=heartbeat.workers_seen(),
+            value=len(heartbeat.workers_seen()),
         )
         since_tick = heartbeat.seconds_since_tick()
         yield GaugeMetricFamily(

@@ -1,7 +1,6 @@
 import hmac
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -9,12 +8,8 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
-from image_parroter.celery import app as celery_app
-
 from . import beat_lock, clients, heartbeat, redis_client
 from .metrics import scrape
-
-WORKERS_CACHE_KEY = "ops:health:workers"
 
 
 def favicon(request):
@@ -38,46 +33,9 @@ def redis_answers() -> bool:
         return False
 
 
-def workers_seen() -> list[str]:
-    """Workers that answered a ping, cached for a few seconds so /health stays cheap."""
-    workers = cache.get(WORKERS_CACHE_KEY)
-    if workers is None:
-        replies = celery_app.control.ping(timeout=settings.HEALTH_PING_TIMEOUT)
-        workers = sorted(name for reply in replies for name in reply)
-        cache.set(WORKERS_CACHE_KEY, workers, settings.HEALTH_CACHE_SECONDS)
-    return workers
-
-
-def redis_facts() -> tuple[list[str], float | None, str | None]:
-    """The workers seen, the seconds since beat's tick and the beat that holds the lock;
-    nothing if Redis went away between the ping and these questions."""
-    try:
-        return workers_seen(), heartbeat.seconds_since_tick(), beat_lock.holder()
-    except redis_client.ERRORS:
-        return [], None, None
-
-
-@never_cache
-def health(request):
-    """Whether the site can serve: 200 when the database and Redis answer, else 503."""
-    database_ok = database_answers()
-    redis_ok = redis_answers()
-    workers, since_tick, beat = redis_facts() if redis_ok else ([], None, None)
-    body = {
-        "status": "ok" if database_ok and redis_ok else "unavailable",
-        "failed": [name for name, ok in [("database", database_ok), ("redis", redis_ok)] if not ok],
-        "database": database_ok,
-        "redis": redis_ok,
-        "workers": workers,
-        "beat_seconds_since_tick": None if since_tick is None else round(since_tick, 1),
-        "beat": beat,
-    }
-    return JsonResponse(body, status=200 if not body["failed"] else 503)
-
-
-def may_scrape(request) -> bool:
-    """A direct loopback connection may read /metrics; anyone else needs
-    `Authorization: Bearer $METRICS_TOKEN`."""
+def may_see_details(request) -> bool:
+    """A direct loopback connection may read /metrics and /health's details; anyone else
+    needs `Authorization: Bearer $METRICS_TOKEN`."""
     if clients.from_loopback(request):
         return True
     token = settings.METRICS_TOKEN
@@ -85,10 +43,40 @@ def may_scrape(request) -> bool:
     return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
+def redis_details() -> dict:
+    """The workers whose heartbeats reached Redis (no broadcast ping: nobody waits on the
+    workers), the seconds since beat's tick and the beat that holds the lock; nothing if
+    Redis went away meanwhile."""
+    try:
+        since_tick = heartbeat.seconds_since_tick()
+        workers, beat = heartbeat.workers_seen(), beat_lock.holder()
+    except redis_client.ERRORS:
+        workers, since_tick, beat = [], None, None
+    return {
+        "workers": workers,
+        "beat_seconds_since_tick": None if since_tick is None else round(since_tick, 1),
+        "beat": beat,
+    }
+
+
+@never_cache
+def health(request):
+    """Whether the site can serve: 200 when the database and Redis answer, else 503, with the
+    parts that failed. Which hosts run the workers and the beat is for operators only (a
+    direct loopback connection, or the metrics token)."""
+    parts = {"database": database_answers(), "redis": redis_answers()}
+    failed = [name for name, ok in parts.items() if not ok]
+    body = {"status": "unavailable" if failed else "ok", "failed": failed, **parts}
+    if may_see_details(request):
+        no_details = {"workers": [], "beat_seconds_since_tick": None, "beat": None}
+        body |= redis_details() if parts["redis"] else no_details
+    return JsonResponse(body, status=503 if failed else 200)
+
+
 @never_cache
 def metrics(request):
     """The queues, workers, beat and jobs in Prometheus's text format (ops/metrics.py)."""
-    if not may_scrape(request):
+    if not may_see_details(request):
         return HttpResponse("Forbidden: send Authorization: Bearer $METRICS_TOKEN.\n", status=403)
     try:
         body = scrape()

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.urls import reverse
 
+from image_parroter.tests.waiting import wait_for
 from ops import beat_lock, heartbeat, redis_client
 
 pytestmark = pytest.mark.django_db
@@ -23,18 +23,60 @@ def closed_port() -> int:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_health_names_the_workers_that_answered_and_beats_last_tick(client, celery_worker):
-    cache.delete("ops:health:workers")
+def test_health_names_the_workers_whose_heartbeats_came_and_beats_last_tick(client, celery_worker):
     heartbeat.record()
 
+    # A worker's heartbeat comes every 2 s.
+    assert wait_for(lambda: celery_worker in client.get("/health").json()["workers"], timeout=10)
     response = client.get("/health")
 
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["failed"] == []
     assert body["database"] is True and body["redis"] is True
-    assert celery_worker in body["workers"]
     assert 0 <= body["beat_seconds_since_tick"] < 5
+
+
+def test_health_never_waits_on_the_workers(client):
+    """No broadcast ping: /health reads the heartbeats kept in Redis. A ping is a PUBLISH on
+    the broadcast exchange, then a wait for the replies."""
+    server = redis_client.client()
+    publishes = server.info("commandstats").get("cmdstat_publish", {}).get("calls", 0)
+
+    for _ in range(5):
+        assert client.get("/health").status_code == 200
+
+    after = server.info("commandstats").get("cmdstat_publish", {}).get("calls", 0)
+    assert after == publishes
+
+
+DETAILS = {"workers", "beat_seconds_since_tick", "beat"}
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"REMOTE_ADDR": "203.0.113.9"},
+        {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+        {"REMOTE_ADDR": "127.0.0.1", "HTTP_AUTHORIZATION": "Bearer not-the-token"},
+    ],
+)
+def test_health_tells_others_only_whether_it_serves(client, settings, meta):
+    settings.METRICS_TOKEN = "s3cret-scraper-token"
+    if "HTTP_AUTHORIZATION" in meta:  # a token, from a client that is not loopback
+        meta = {**meta, "REMOTE_ADDR": "203.0.113.9"}
+
+    body = client.get("/health", **meta).json()
+
+    assert body["status"] == "ok" and body["failed"] == []
+    assert not DETAILS & set(body)
+
+
+def test_health_gives_its_details_with_the_token_or_to_loopback(client, settings):
+    settings.METRICS_TOKEN = "s3cret-scraper-token"
+    token = {"HTTP_AUTHORIZATION": "Bearer s3cret-scraper-token"}
+    assert set(client.get("/health", REMOTE_ADDR="203.0.113.9", **token).json()) >= DETAILS
+    assert set(client.get("/health", REMOTE_ADDR="127.0.0.1").json()) >= DETAILS
 
 
 def test_health_without_a_tick_says_so(client):
