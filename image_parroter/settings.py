@@ -156,6 +156,8 @@ CACHES = {
         "LOCATION": [REDIS_URL],
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}cache",
         "OPTIONS": {
+            # JSON, never pickles: what is read from a shared Redis cannot run code.
+            "serializer": "ops.redis_client.JSONSerializer",
             **REDIS_SOCKET_TIMEOUTS,
             **({"pool_class": "ops.redis_client.SentinelPool"} if REDIS_SENTINEL else {}),
         },

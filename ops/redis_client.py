@@ -5,10 +5,12 @@ format (`sentinel://host:port/db;sentinel://host:port/db...`, database from the 
 every client asks them for the master of REDIS_SENTINEL_MASTER, and again after it failed over.
 """
 
+import json
 from functools import cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from kombu.exceptions import OperationalError as BrokerError
 from redis import ConnectionPool, Redis, RedisError
 from redis.sentinel import Sentinel, SentinelConnectionPool
@@ -50,3 +52,20 @@ def client() -> Redis:
 def _client(url: str) -> Redis:
     pool_class = SentinelPool if is_sentinel(url) else ConnectionPool
     return Redis(connection_pool=pool_class.from_url(url, **settings.REDIS_SOCKET_TIMEOUTS))
+
+
+class JSONSerializer:
+    """The cache's values (settings CACHES) as JSON, not Django's default pickles: a value
+    someone else wrote into a shared Redis is read as data, never run as code. Integers stay
+    plain, as Django's own serializer keeps them, so that INCR (the rate limits) works."""
+
+    def dumps(self, obj) -> int | bytes:
+        if type(obj) is int:  # not bool
+            return obj
+        return json.dumps(obj, cls=DjangoJSONEncoder).encode()
+
+    def loads(self, data: bytes):
+        try:
+            return int(data)
+        except ValueError:
+            return json.loads(data)
