@@ -248,9 +248,14 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 # batches, periodic work) on `default`. A worker started without -Q consumes both, taking
 # from each in turn, so a flood of thumbnails never holds the heartbeat or the sweep back;
 # CPU hosts run `-Q thumbnails -P prefork` (docs/SCALING.md). A chord's members and its
-# callback are routed by name too, wherever they are sent from.
+# callback are routed by name too, wherever they are sent from. Each queue is bound to the
+# direct exchange with its own routing key: left without one, both would get the default
+# key, and a message sent to the exchange with it would land in both queues and run twice.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (Queue("default"), Queue("thumbnails"))
+CELERY_TASK_QUEUES = (
+    Queue("default", routing_key="default"),
+    Queue("thumbnails", routing_key="thumbnails"),
+)
 CELERY_TASK_ROUTES = {
     name: {"queue": "thumbnails"}
     for name in (

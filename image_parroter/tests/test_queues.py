@@ -1,6 +1,7 @@
-"""A queue per workload: thumbnails on `thumbnails`, everything else on `default`. The
-documented worker consumes both, and a flood of thumbnails never holds the heartbeat back;
-a CPU host serving `thumbnails` alone runs a whole job, chord callback included."""
+"""A queue per workload: thumbnails on `thumbnails`, everything else on `default`, each bound
+with its own routing key. The documented worker consumes both, and a flood of thumbnails
+never holds the heartbeat back; a CPU host serving `thumbnails` alone runs a whole job, chord
+callback included."""
 
 import time
 
@@ -59,6 +60,22 @@ def test_the_documented_worker_consumes_both_queues(celery_worker):
 
 def waiting(queue: str) -> int:
     return sum(redis_client.client().llen(key) for key in queue_keys(queue))
+
+
+@pytest.mark.parametrize("queue", ["default", "thumbnails"])
+def test_a_message_for_one_queue_never_lands_in_the_other(own_redis, settings, queue):
+    """Sent to the queues' exchange with one queue's routing key, as any client may send."""
+    settings.REDIS_URL = own_redis.url
+    app = own_redis.celery_app()
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for declared in app.amqp.queues.values():  # as a worker does when it starts
+            declared(channel).declare()
+        exchange = app.amqp.queues[queue].exchange.name
+        connection.Producer(channel).publish({"for": queue}, exchange=exchange, routing_key=queue)
+
+    other = ({"default", "thumbnails"} - {queue}).pop()
+    assert (waiting(queue), waiting(other)) == (1, 0)
 
 
 @pytest.mark.worker
