@@ -62,6 +62,12 @@ def test_depth_and_oldest_age_of_each_queue(client, broker):
     assert json.loads(oldest)["headers"]["id"] == first.id
 
 
+def test_the_prefix_of_every_key_is_exported(client, broker, settings):
+    settings.REDIS_KEY_PREFIX = "parroter:eu-1:"
+    samples = scrape(client)
+    assert samples[("image_parroter_info", (("redis_key_prefix", "parroter:eu-1:"),))] == 1
+
+
 def test_an_empty_queue_is_zero_deep_and_zero_old(client, broker):
     samples = scrape(client)
 
