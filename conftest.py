@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 
 from image_parroter.celery import app as celery_app
@@ -25,6 +26,7 @@ from image_parroter.tests.processes import (
     running_worker,
     use_object_storage,
 )
+from ops.schedules import schedules_create
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
@@ -62,6 +64,13 @@ def django_db_modify_db_settings(tmp_path_factory):
         connection.settings_dict["TEST"]["NAME"] = str(
             tmp_path_factory.mktemp("db") / "test.sqlite3"
         )
+
+
+@pytest.fixture
+def schedules(transactional_db):
+    """The project's periodic tasks as a new installation has them (ops/schedules.py, which
+    the migration calls too): earlier tests' flushes removed the rows the migration made."""
+    schedules_create(apps=django_apps)
 
 
 @pytest.fixture(scope="session")
