@@ -14,8 +14,9 @@ app.autodiscover_tasks()
 # The handlers, and what they are connected to. Imported after the app is configured: they
 # read Django's settings.
 from celery import signals  # noqa: E402
+from celery.worker import control  # noqa: E402
 
-from ops import heartbeat, history, liveness, metrics  # noqa: E402
+from ops import heartbeat, history, inspection, liveness, metrics  # noqa: E402
 
 from . import pools  # noqa: E402
 
@@ -36,3 +37,6 @@ signals.task_prerun.connect(history.record_start)
 signals.task_success.connect(history.record_success)
 signals.task_retry.connect(history.record_retry)
 signals.task_failure.connect(history.record_failure)
+# Not a signal, but wired the same way: a worker's answer to `inspect conf` (Flower's worker
+# pages) in place of Celery's own, with every URL's password masked (ops/inspection.py).
+control.inspect_command(signature="[include_defaults=False]", alias="dump_conf")(inspection.conf)

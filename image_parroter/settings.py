@@ -316,9 +316,10 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD
 # worker stops and their messages go back to the queue for the next worker.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Task events (received, started, succeeded... for monitors) cost three extra publishes a task,
-# about a quarter of a short task's time. Flower turns the workers' events on by itself when
-# it starts; CELERY_TASK_EVENTS=true has them from the start, with the web's "sent" events.
+# Task events, for Flower (flowerconfig.py, which needs them): the web's "sent" as it queues a
+# task (what Flower shows of waiting work) and the workers' received, started, succeeded...
+# They cost publishes on every task (the README's "Flower" says how much), so they are off
+# unless asked for with CELERY_TASK_EVENTS=true, as compose's `flower` profile is used.
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=False)
 CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 # The DatabaseScheduler, sending only while it holds the beat lock, less the schedule it adds

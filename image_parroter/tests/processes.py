@@ -3,6 +3,7 @@ redis-server or a PostgreSQL of a test's own, and moto's S3-compatible server. T
 that start them are in the root conftest.py."""
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -149,15 +150,18 @@ def running_beat(log_dir: Path, loglevel: str = "INFO"):
 
 class RedisServer:
     """A redis-server of a test's own, on a free port, which the test stops and starts again
-    (its append-only file keeps what it held, as a production Redis does)."""
+    (its append-only file keeps what it held, as a production Redis does); with `password`,
+    one that its clients must give (`url` has it)."""
 
-    def __init__(self, data_dir: Path, address: str = "127.0.0.1"):
+    def __init__(self, data_dir: Path, address: str = "127.0.0.1", password: str = ""):
         self.port, self.data_dir, self.proc, self.address = free_port(), data_dir, None, address
-        self.url = f"redis://{address}:{self.port}/0"
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}{address}:{self.port}/0"
 
     def start(self) -> None:
         self.proc = devstack.start_redis(
-            self.port, self.data_dir, append_only=True, host=self.address
+            self.port, self.data_dir, append_only=True, host=self.address, password=self.password
         )
 
     def stop(self) -> None:
@@ -376,6 +380,19 @@ def running_web(log_dir: Path, host=None, **env):
         "web", args, log, lambda: http_answers(url), env, program=GUNICORN, host=host
     ):
         yield url
+
+
+@contextmanager
+def running_flower(log_dir: Path, **env):
+    """Flower (`celery -A image_parroter flower`, which reads flowerconfig.py) on a free port
+    of loopback, with the task events it needs; yields its URL and the (user, password) it
+    asks for."""
+    port, auth = free_port(), ("staff", secrets.token_urlsafe(16))
+    url = f"http://127.0.0.1:{port}"
+    env = {"FLOWER_BASIC_AUTH": ":".join(auth), "CELERY_TASK_EVENTS": "true", **env}
+    args, log = ["flower", f"--port={port}", "--address=127.0.0.1"], log_dir / "flower.log"
+    with running_process("flower", args, log, lambda: http_answers(f"{url}/healthcheck"), env):
+        yield url, auth
 
 
 @contextmanager
