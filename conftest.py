@@ -16,6 +16,8 @@ from image_parroter.celery import app as celery_app
 from image_parroter.tests import hosts, processes
 from image_parroter.tests.processes import (
     PG_BIN,
+    PROMETHEUS,
+    PROMTOOL,
     MotoServer,
     PostgresServer,
     RedisSentinels,
@@ -129,6 +131,14 @@ def cannot_run(reason: str):
     if os.environ.get("CI"):
         pytest.fail(f"CI {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def prometheus_programs() -> tuple[Path, Path]:
+    """Debian's prometheus and promtool (the `prometheus` package), for the monitoring kit."""
+    if not (PROMETHEUS.exists() and PROMTOOL.exists()):
+        cannot_run(f"needs {PROMETHEUS} and {PROMTOOL}: apt-get install prometheus")
+    return PROMETHEUS, PROMTOOL
 
 
 @pytest.fixture

@@ -137,14 +137,15 @@ def running_worker(
 
 
 @contextmanager
-def running_beat(log_dir: Path, loglevel: str = "INFO"):
-    """Run `celery -A image_parroter beat` (DatabaseScheduler from settings); yield its log."""
+def running_beat(log_dir: Path, loglevel: str = "INFO", **env):
+    """Run `celery -A image_parroter beat` (DatabaseScheduler from settings), with env on top
+    of ours; yield its log."""
     log_path = log_dir / f"beat-{uuid.uuid4().hex[:8]}.log"
 
     def started() -> bool:
         return "beat: Starting..." in log_path.read_text()
 
-    with running_process("beat", ["beat", "--loglevel", loglevel], log_path, started):
+    with running_process("beat", ["beat", "--loglevel", loglevel], log_path, started, env):
         yield log_path
 
 
@@ -260,6 +261,33 @@ class RedisSentinels:
         for proc in reversed(self.procs):
             proc.terminate()
             proc.wait(timeout=30)
+
+
+PROMETHEUS, PROMTOOL = Path("/usr/bin/prometheus"), Path("/usr/bin/promtool")
+
+
+@contextmanager
+def running_prometheus(config: Path, log_dir: Path):
+    """Debian's Prometheus on `config`, on a free port of loopback, its data in log_dir (never
+    as the machine's service); yields its URL once it is ready, stops it after."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        str(PROMETHEUS),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={log_dir / 'prometheus-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    log_path = log_dir / "prometheus.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=log)
+    try:
+        if not wait_for(lambda: proc.poll() is None and http_answers(f"{url}/-/ready"), 30):
+            pytest.fail(f"Prometheus did not start:\n{log_path.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
