@@ -8,9 +8,9 @@ least 12 characters and none of the usual defaults.
 
 It shows a task waiting in a queue (its name, and since when) only from the task-sent event
 the web sends as it queues it, and what workers do from their task events: both are on with
-CELERY_TASK_EVENTS=true for the web and the workers (compose's `flower` profile: README), and
-Flower refuses to start without it. It does not switch the workers' events on by itself
-either: they would stay on, and cost, after it stopped."""
+CELERY_TASK_EVENTS=true for the web and the workers (compose's `flower` profile,
+docs/RUNNING.md), and Flower refuses to start without it. It does not switch the workers'
+events on by itself either: they would stay on, and cost, after it stopped."""
 
 import os
 

@@ -1,6 +1,6 @@
 """Settings, all from the environment (django-environ), with development defaults.
 
-Production: DJANGO_DEBUG=false and DJANGO_SECRET_KEY set; see the README's configuration table.
+Production: DJANGO_DEBUG=false and DJANGO_SECRET_KEY set; docs/CONFIGURATION.md has every variable.
 """
 
 import hashlib
@@ -33,7 +33,7 @@ TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_TZ = True
 # English is the source language and the default; LocaleMiddleware picks one of LANGUAGES
 # from the browser's Accept-Language or the site's selector (set_language, remembered in a
-# cookie). The catalogues are in locale/ (the README says how to update them).
+# cookie). The catalogues are in locale/ (docs/LANGUAGES.md says how to update them).
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", "English"),
@@ -101,8 +101,8 @@ TEMPLATES = [
 
 # DATABASE
 # DATABASE_URL may name a PostgreSQL primary and its standby (`@h1:5432,h2:5432/name` with
-# `?target_session_attrs=read-write`, see the README): django-environ keeps both in HOST and PORT
-# and the query in OPTIONS, and libpq connects to the one that takes writes.
+# `?target_session_attrs=read-write`, see docs/CONFIGURATION.md): django-environ keeps both in
+# HOST and PORT and the query in OPTIONS, and libpq connects to the one that takes writes.
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
@@ -318,7 +318,7 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Task events, for Flower (flowerconfig.py, which needs them): the web's "sent" as it queues a
 # task (what Flower shows of waiting work) and the workers' received, started, succeeded...
-# They cost publishes on every task (the README's "Flower" says how much), so they are off
+# They cost publishes on every task (docs/MONITORING.md says how many), so they are off
 # unless asked for with CELERY_TASK_EVENTS=true, as compose's `flower` profile is used.
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=False)
 CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
