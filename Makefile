@@ -35,7 +35,7 @@ test: install
 
 # The edit-test loop: lint, then every test that starts no worker process and no browser
 # (the `worker` and `browser` markers, which the root conftest.py adds from the fixtures a
-# test uses, and `slow`). Under two minutes; `make test` is still the whole suite.
+# test uses, and `slow`): docs/DEVELOPMENT.md says how long. `make test` is the whole suite.
 check: lint
 	$(PY) scripts/devstack.py test -m "not worker and not browser and not slow" $(ARGS)
 
@@ -52,7 +52,7 @@ bench-capacity: install
 	rm -f bench/capacity.json
 	$(PY) bench/capacity.py --json bench/capacity.json
 
-# The catalogues (locale/, README "Languages"): `make messages` adds the strings marked in the
+# The catalogues (locale/, docs/LANGUAGES.md): `make messages` adds the strings marked in the
 # code to each language's .po (Django's makemessages, which needs xgettext: Debian's gettext);
 # once they are translated, `make compile-messages` compiles them (babel, pure Python). The
 # compiled .mo files are committed, so `make run` needs neither.

@@ -9,12 +9,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 
 from image_parroter.celery import app as celery_app
 from image_parroter.tests import hosts, processes
 from image_parroter.tests.processes import (
     PG_BIN,
+    PROMETHEUS,
+    PROMTOOL,
     MotoServer,
     PostgresServer,
     RedisSentinels,
@@ -25,6 +28,7 @@ from image_parroter.tests.processes import (
     running_worker,
     use_object_storage,
 )
+from ops.schedules import schedules_create
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
@@ -62,6 +66,13 @@ def django_db_modify_db_settings(tmp_path_factory):
         connection.settings_dict["TEST"]["NAME"] = str(
             tmp_path_factory.mktemp("db") / "test.sqlite3"
         )
+
+
+@pytest.fixture
+def schedules(transactional_db):
+    """The project's periodic tasks as a new installation has them (ops/schedules.py, which
+    the migration calls too): earlier tests' flushes removed the rows the migration made."""
+    schedules_create(apps=django_apps)
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +131,14 @@ def cannot_run(reason: str):
     if os.environ.get("CI"):
         pytest.fail(f"CI {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def prometheus_programs() -> tuple[Path, Path]:
+    """Debian's prometheus and promtool (the `prometheus` package), for the monitoring kit."""
+    if not (PROMETHEUS.exists() and PROMTOOL.exists()):
+        cannot_run(f"needs {PROMETHEUS} and {PROMTOOL}: apt-get install prometheus")
+    return PROMETHEUS, PROMTOOL
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ CPU time of the web and the worker, through the processes `make run` starts. The
 one 1920x1080, one 6000x4000 and three 1920x1080 images, and a batch of 500 users (the most the
 form allows, and one chunk of the worker's).
 
-    .venv/bin/python bench/costs.py [--quick] [--object-storage] [--json FILE]
+    .venv/bin/python bench/costs.py [--quick] [--object-storage] [--events] [--json FILE]
         [--database-url URL] [--sql-log FILE]
 
 Counts do not wander with the machine's load as times do. Redis: `INFO commandstats` of the
@@ -158,6 +158,9 @@ def main() -> None:
         "--database-url", help="instead of a throwaway SQLite file, e.g. an empty PostgreSQL"
     )
     parser.add_argument("--sql-log", type=Path, help="write each case's statements there")
+    parser.add_argument(
+        "--events", action="store_true", help="with task events on, as Flower needs them"
+    )
     args = parser.parse_args()
     repeat = 2 if args.quick else 3
     photo = photo_like((1920, 1080), "JPEG")
@@ -170,6 +173,9 @@ def main() -> None:
     records, statements = [], []
     where = " (media in S3)" if args.object_storage else ""
     extra_env = {"BENCH_LOG_SQL": "1"}
+    if args.events:
+        where += " (task events on)"
+        extra_env["CELERY_TASK_EVENTS"] = "true"
     if args.database_url:
         extra_env["DATABASE_URL"] = args.database_url
     with make_run_stack(extra_env, object_storage=args.object_storage) as stack:

@@ -20,6 +20,7 @@ from io import BytesIO
 from pathlib import Path
 
 import aiohttp
+import redis
 import yarl
 from celery import Celery
 
@@ -354,6 +355,42 @@ def beside_the_jobs(stack: Stack, data: bytes, clients: int, users: int = 0) -> 
     )
 
 
+def scrape_case(stack: Stack, scrapes: int) -> dict:
+    """GET /metrics (from loopback: no token) while 1,000 messages wait, 500 in each queue:
+    the worker stops taking from both meanwhile (Celery's cancel_consumer), and the messages
+    are dropped after. ops/tests/test_metrics.py checks that a scrape asks Redis the same
+    whatever the backlog; this is what it takes."""
+    app = celery_client(stack)
+    queues = ("thumbnails", "default")
+    for queue in queues:
+        assert app.control.cancel_consumer(queue, reply=True), "no worker answered"
+    for queue in queues:
+        for _ in range(500):
+            app.send_task("ops.heartbeat_record", queue=queue)
+
+    async def scrape_all() -> list[float]:
+        client, took = Client(stack.url), []
+        async with client.session:
+            for _ in range(scrapes + 1):  # the first one connects
+                started = time.perf_counter()
+                status, text = await client.get("/metrics")
+                took.append(time.perf_counter() - started)
+                assert status == 200 and 'queue="thumbnails"} 500.0' in text, text
+        return took[1:]
+
+    took = asyncio.run(scrape_all())
+    redis.Redis.from_url(stack.redis_url).delete(*(stack.redis_prefix + q for q in queues))
+    for queue in queues:
+        app.control.add_consumer(queue, reply=True)
+    return record(
+        "GET /metrics with 1,000 messages waiting: median",
+        took,
+        None,
+        max=round(max(took), 4),
+        target_seconds=0.05,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer, smaller runs (<60 s)")
@@ -376,6 +413,7 @@ def main() -> None:
         if browser := browser_case(stack, hd, 2 if args.quick else 5):
             records.append(browser)
         records.append(beside_the_jobs(stack, big, 10))
+        records.append(scrape_case(stack, 5 if args.quick else 20))
         if not args.quick:
             records.append(beside_the_jobs(stack, big, 10, users=100_000))
     if args.json:

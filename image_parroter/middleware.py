@@ -1,6 +1,8 @@
 """Middleware of the whole site."""
 
 from django.conf import settings
+from django.contrib.sessions import middleware as sessions
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.shortcuts import render
 
 from ops import clients
@@ -58,3 +60,27 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, DATABASE_AWAY):
             return database_unavailable(request)
         return None
+
+
+def _database_away(error: BaseException | None) -> bool:
+    """Whether `error`, or an error it was raised while handling, is the database away."""
+    while error is not None:
+        if isinstance(error, DATABASE_AWAY):
+            return True
+        error = error.__context__
+    return False
+
+
+class SessionMiddleware(sessions.SessionMiddleware):
+    """Django's, but a session it cannot save because the database went away after the view
+    answered is the site's 503 with Retry-After, as the view's own queries would have been:
+    Django answers 400 for a session it could not update (SessionInterrupted, raised from the
+    database's error) and 500 for a new one (the error itself)."""
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except (SessionInterrupted, *DATABASE_AWAY) as error:
+            if not _database_away(error):
+                raise
+            return database_unavailable(request)

@@ -1,6 +1,6 @@
 """Settings, all from the environment (django-environ), with development defaults.
 
-Production: DJANGO_DEBUG=false and DJANGO_SECRET_KEY set; see the README's configuration table.
+Production: DJANGO_DEBUG=false and DJANGO_SECRET_KEY set; docs/CONFIGURATION.md has every variable.
 """
 
 import hashlib
@@ -33,7 +33,7 @@ TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_TZ = True
 # English is the source language and the default; LocaleMiddleware picks one of LANGUAGES
 # from the browser's Accept-Language or the site's selector (set_language, remembered in a
-# cookie). The catalogues are in locale/ (the README says how to update them).
+# cookie). The catalogues are in locale/ (docs/LANGUAGES.md says how to update them).
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", "English"),
@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "image_parroter.middleware.SiteNotFoundMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "image_parroter.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,8 +101,8 @@ TEMPLATES = [
 
 # DATABASE
 # DATABASE_URL may name a PostgreSQL primary and its standby (`@h1:5432,h2:5432/name` with
-# `?target_session_attrs=read-write`, see the README): django-environ keeps both in HOST and PORT
-# and the query in OPTIONS, and libpq connects to the one that takes writes.
+# `?target_session_attrs=read-write`, see docs/CONFIGURATION.md): django-environ keeps both in
+# HOST and PORT and the query in OPTIONS, and libpq connects to the one that takes writes.
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
@@ -250,9 +250,14 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 # batches, periodic work) on `default`. A worker started without -Q consumes both, taking
 # from each in turn, so a flood of thumbnails never holds the heartbeat or the sweep back;
 # CPU hosts run `-Q thumbnails -P prefork` (docs/SCALING.md). A chord's members and its
-# callback are routed by name too, wherever they are sent from.
+# callback are routed by name too, wherever they are sent from. Each queue is bound to the
+# direct exchange with its own routing key: left without one, both would get the default
+# key, and a message sent to the exchange with it would land in both queues and run twice.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (Queue("default"), Queue("thumbnails"))
+CELERY_TASK_QUEUES = (
+    Queue("default", routing_key="default"),
+    Queue("thumbnails", routing_key="thumbnails"),
+)
 CELERY_TASK_ROUTES = {
     name: {"queue": "thumbnails"}
     for name in (
@@ -313,9 +318,10 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD
 # worker stops and their messages go back to the queue for the next worker.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Task events (received, started, succeeded... for monitors) cost three extra publishes a task,
-# about a quarter of a short task's time. Flower turns the workers' events on by itself when
-# it starts; CELERY_TASK_EVENTS=true has them from the start, with the web's "sent" events.
+# Task events, for Flower (flowerconfig.py, which needs them): the web's "sent" as it queues a
+# task (what Flower shows of waiting work) and the workers' received, started, succeeded...
+# They cost publishes on every task (docs/MONITORING.md says how many), so they are off
+# unless asked for with CELERY_TASK_EVENTS=true, as compose's `flower` profile is used.
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=False)
 CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 # The DatabaseScheduler, sending only while it holds the beat lock, less the schedule it adds

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 
 from django.conf import settings
+from kombu.transport.redis import Channel as RedisChannel
 from redis import RedisError
 
 from . import redis_client
@@ -28,16 +29,21 @@ from .dispatch import job_id_of
 
 logger = logging.getLogger(__name__)
 
-# Kombu's names for the messages a worker holds unacknowledged, and when it took each.
-UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
-# Kombu keeps a queue's prioritised messages in lists of their own beside the queue (its
-# default priority steps 0, 3, 6, 9); a message without a priority goes to the queue's own.
-PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+# Kombu's Redis layout, read from kombu itself so that an upgrade that changed it cannot
+# blind the sweep and /metrics (ops/tests/test_liveness.py checks it against kombu's own
+# writes): the hash of messages workers hold unacknowledged and the index of when each was
+# taken, and the separator and steps of the lists that keep a queue's prioritised messages
+# beside its own (`<queue><sep><step>`; a message without a priority goes to the queue's own).
+UNACKED, UNACKED_INDEX = RedisChannel.unacked_key, RedisChannel.unacked_index_key
 
 
 def queue_keys(queue: str) -> list[str]:
-    """The Redis lists a queue's waiting messages are in."""
-    return [f"{settings.REDIS_KEY_PREFIX}{queue}{suffix}" for suffix in PRIORITY_SUFFIXES]
+    """The Redis lists a queue's waiting messages are in (kombu's Channel._q_for_pri)."""
+    names = [
+        f"{queue}{RedisChannel.sep}{step}" if step else queue
+        for step in RedisChannel.priority_steps
+    ]
+    return [f"{settings.REDIS_KEY_PREFIX}{name}" for name in names]
 
 
 def redelivered(task) -> bool:

@@ -12,7 +12,7 @@ import time
 from django.conf import settings
 from django.db.models import Count
 from prometheus_client import generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from . import heartbeat, redis_client
@@ -71,6 +71,13 @@ class StateCollector(Collector):
     """The queues, the workers, beat and the jobs, as they are at this scrape."""
 
     def collect(self):
+        # image_parroter_info{redis_key_prefix=...} 1: the prefix of every key, so that an
+        # operator can read the queues' full names (KEDA's listName) off a scrape.
+        yield InfoMetricFamily(
+            PREFIX.rstrip("_"),
+            "This installation: the prefix of its keys in Redis.",
+            value={"redis_key_prefix": settings.REDIS_KEY_PREFIX},
+        )
         names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
         depth, oldest_age, unacked = _queues(names)
         queue_depth = GaugeMetricFamily(

@@ -19,8 +19,10 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PROJECT=parroter-offline
 workers=worker
 up_args=()
+# Flower too (its profile), with the task events it needs.
+export COMPOSE_PROFILES=flower CELERY_TASK_EVENTS=true
 if [ "${1:-}" = split ]; then
-    export COMPOSE_PROFILES=split
+    export COMPOSE_PROFILES=flower,split
     workers="worker-thumbnails worker-default"
     up_args=(--scale worker=0)
 fi

@@ -48,9 +48,10 @@ def start_redis(
     *options: str,
     config: Path | None = None,
     host: str = "127.0.0.1",
+    password: str = "",
 ) -> subprocess.Popen:
     """redis-server on `host` with `options` after ours, reading `config` first (a Sentinel
-    needs a file of its own, which it rewrites)."""
+    needs a file of its own, which it rewrites), and with `password` its clients need."""
     binary = shutil.which("redis-server", path=str(Path(sys.executable).parent)) or shutil.which(
         "redis-server"
     )
@@ -72,12 +73,13 @@ def start_redis(
             "yes" if append_only else "no",
             "--save",
             "",
+            *(["--requirepass", password] if password else []),
             *options,
         ],
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
-    url = f"redis://{host}:{port}/0"
+    url = f"redis://:{password}@{host}:{port}/0" if password else f"redis://{host}:{port}/0"
     for _ in range(100):
         if redis_answers(url):
             print(f"devstack: started redis-server on port {port} ({data_dir})", flush=True)

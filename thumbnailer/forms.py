@@ -72,7 +72,7 @@ class UploadForm(forms.Form):
         error_messages={"invalid_choice": _("%(value)s is not one of the sizes on offer.")},
     )
     # A browser sends no `sizes` at all when every box is unticked, just like a script that
-    # leaves the optional field out (DESIGN's upload contract). This marker, present only in
+    # leaves the optional field out (docs/FEATURES.md, for scripts). This marker, present only in
     # the rendered form, tells the two apart: the person is asked, the script gets every size.
     sizes_offered = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)
 

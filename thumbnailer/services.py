@@ -59,7 +59,7 @@ STORAGE_CONNECTION_ERRORS = (
 )
 
 
-def _stored_or_job_failed(job: ThumbnailJob, store: Callable[[], T]) -> T | None:
+def _job_results_store(job: ThumbnailJob, store: Callable[[], T]) -> T | None:
     """store() the job's results; None, the job failed with the storage's reason, if the
     storage refuses them (full, read-only, no permission). A dropped connection or a timeout
     is raised instead, for the task's retries."""
@@ -102,7 +102,7 @@ def job_create(
         # The rows are rolled back; the files written so far must go too (none: the storage
         # refused the first, and is not asked again).
         if images:
-            delete_folder(job_folder(job.pk))
+            folder_delete(job_folder(job.pk))
         raise
     return job
 
@@ -142,7 +142,7 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> dict
         )
         job_fail(job=job, reason=[unreadable, reasons.because(exc.text, **exc.params)])
         return {}
-    made = _stored_or_job_failed(job, lambda: _store_thumbnails(image, thumbnails))
+    made = _job_results_store(job, lambda: _store_thumbnails(image, thumbnails))
     if made is None:
         return {}
     with transaction.atomic():
@@ -214,12 +214,12 @@ def job_archive_build(*, job: ThumbnailJob, in_hand: dict[str, bytes] | None = N
     to a local temporary file and stored when whole, and only one stored copy is recorded.
     `in_hand`: files of the job already in memory, by stored name (job_run)."""
     if job.status == JobStatus.FAILED:
-        delete_outputs(job=job)
+        job_outputs_delete(job=job)
         return
     images = list(job.images.all())
     if job.is_final or not images or not all(image.done for image in images):
         return
-    name = _stored_or_job_failed(job, lambda: _store_archive(job, images, in_hand or {}))
+    name = _job_results_store(job, lambda: _store_archive(job, images, in_hand or {}))
     if name is None:
         return
     with transaction.atomic():
@@ -241,14 +241,14 @@ def _recorded_archive(job: ThumbnailJob) -> str | None:
 def job_fail(*, job: ThumbnailJob, reason: reasons.Reason) -> None:
     """Fail with a reason a person can read, and remove any partial output."""
     job.mark_failed(reason)
-    delete_outputs(job=job)
+    job_outputs_delete(job=job)
 
 
-def delete_outputs(*, job: ThumbnailJob) -> None:
+def job_outputs_delete(*, job: ThumbnailJob) -> None:
     """Remove thumbnails and archive; the originals stay (until the purge) for a re-run.
     If the storage refuses (as when it failed the job), the files stay, forgotten."""
     try:
-        delete_folder(f"{job_folder(job.pk)}/thumbnails")
+        folder_delete(f"{job_folder(job.pk)}/thumbnails")
         if job.archive:
             default_storage.delete(job.archive.name)
     except STORAGE_ERRORS as exc:
@@ -279,13 +279,13 @@ def job_cancel(*, job: ThumbnailJob) -> bool:
     """Cancel a queued or running job and remove what it made; False if it had ended."""
     if not job.cancel():
         return False
-    delete_outputs(job=job)
+    job_outputs_delete(job=job)
     return True
 
 
 def job_rerun(*, job: ThumbnailJob) -> None:
     """Start a failed or cancelled job again from its originals."""
-    delete_outputs(job=job)
+    job_outputs_delete(job=job)
     with transaction.atomic():
         ThumbnailJob.objects.filter(pk=job.pk).update(
             status=JobStatus.QUEUED, progress=0, error="", error_reason=[], finished_at=None
@@ -302,13 +302,13 @@ def jobs_purge_expired() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.JOB_RETENTION_HOURS)
     deleted = 0
     for job_id in ThumbnailJob.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True):
-        delete_folder(job_folder(job_id))
+        folder_delete(job_folder(job_id))
         _, per_model = ThumbnailJob.objects.filter(pk=job_id).delete()
         deleted += per_model.get(ThumbnailJob._meta.label, 0)
     return deleted
 
 
-def delete_folder(folder: str) -> None:
+def folder_delete(folder: str) -> None:
     """Delete every file under `folder` through the storage API (any backend)."""
     try:
         folders, files = default_storage.listdir(folder)
@@ -317,4 +317,4 @@ def delete_folder(folder: str) -> None:
     for name in files:
         default_storage.delete(f"{folder}/{name}")
     for name in folders:
-        delete_folder(f"{folder}/{name}")
+        folder_delete(f"{folder}/{name}")

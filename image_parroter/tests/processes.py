@@ -3,6 +3,7 @@ redis-server or a PostgreSQL of a test's own, and moto's S3-compatible server. T
 that start them are in the root conftest.py."""
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -136,28 +137,32 @@ def running_worker(
 
 
 @contextmanager
-def running_beat(log_dir: Path, loglevel: str = "INFO"):
-    """Run `celery -A image_parroter beat` (DatabaseScheduler from settings); yield its log."""
+def running_beat(log_dir: Path, loglevel: str = "INFO", **env):
+    """Run `celery -A image_parroter beat` (DatabaseScheduler from settings), with env on top
+    of ours; yield its log."""
     log_path = log_dir / f"beat-{uuid.uuid4().hex[:8]}.log"
 
     def started() -> bool:
         return "beat: Starting..." in log_path.read_text()
 
-    with running_process("beat", ["beat", "--loglevel", loglevel], log_path, started):
+    with running_process("beat", ["beat", "--loglevel", loglevel], log_path, started, env):
         yield log_path
 
 
 class RedisServer:
     """A redis-server of a test's own, on a free port, which the test stops and starts again
-    (its append-only file keeps what it held, as a production Redis does)."""
+    (its append-only file keeps what it held, as a production Redis does); with `password`,
+    one that its clients must give (`url` has it)."""
 
-    def __init__(self, data_dir: Path, address: str = "127.0.0.1"):
+    def __init__(self, data_dir: Path, address: str = "127.0.0.1", password: str = ""):
         self.port, self.data_dir, self.proc, self.address = free_port(), data_dir, None, address
-        self.url = f"redis://{address}:{self.port}/0"
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}{address}:{self.port}/0"
 
     def start(self) -> None:
         self.proc = devstack.start_redis(
-            self.port, self.data_dir, append_only=True, host=self.address
+            self.port, self.data_dir, append_only=True, host=self.address, password=self.password
         )
 
     def stop(self) -> None:
@@ -256,6 +261,33 @@ class RedisSentinels:
         for proc in reversed(self.procs):
             proc.terminate()
             proc.wait(timeout=30)
+
+
+PROMETHEUS, PROMTOOL = Path("/usr/bin/prometheus"), Path("/usr/bin/promtool")
+
+
+@contextmanager
+def running_prometheus(config: Path, log_dir: Path):
+    """Debian's Prometheus on `config`, on a free port of loopback, its data in log_dir (never
+    as the machine's service); yields its URL once it is ready, stops it after."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        str(PROMETHEUS),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={log_dir / 'prometheus-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    log_path = log_dir / "prometheus.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=log)
+    try:
+        if not wait_for(lambda: proc.poll() is None and http_answers(f"{url}/-/ready"), 30):
+            pytest.fail(f"Prometheus did not start:\n{log_path.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -376,6 +408,19 @@ def running_web(log_dir: Path, host=None, **env):
         "web", args, log, lambda: http_answers(url), env, program=GUNICORN, host=host
     ):
         yield url
+
+
+@contextmanager
+def running_flower(log_dir: Path, **env):
+    """Flower (`celery -A image_parroter flower`, which reads flowerconfig.py) on a free port
+    of loopback, with the task events it needs; yields its URL and the (user, password) it
+    asks for."""
+    port, auth = free_port(), ("staff", secrets.token_urlsafe(16))
+    url = f"http://127.0.0.1:{port}"
+    env = {"FLOWER_BASIC_AUTH": ":".join(auth), "CELERY_TASK_EVENTS": "true", **env}
+    args, log = ["flower", f"--port={port}", "--address=127.0.0.1"], log_dir / "flower.log"
+    with running_process("flower", args, log, lambda: http_answers(f"{url}/healthcheck"), env):
+        yield url, auth
 
 
 @contextmanager

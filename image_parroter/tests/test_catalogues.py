@@ -73,7 +73,7 @@ def test_the_extraction_finds_strings_of_each_kind_of_file():
 @pytest.mark.parametrize(("language", "domain"), CATALOGUES)
 def test_every_marked_string_is_translated_in_the_catalogue(language, domain):
     messages = {message.id: message for message in catalogue(language, domain) if message.id}
-    assert not MARKED[domain] - set(messages), "missing: run the README's makemessages command"
+    assert not MARKED[domain] - set(messages), "missing: run make messages (docs/LANGUAGES.md)"
     for message in messages.values():
         assert "fuzzy" not in message.flags, message.id
         strings = message.string if message.pluralizable else (message.string,)
@@ -93,4 +93,4 @@ def test_each_compiled_catalogue_is_its_po_compiled_now(language, domain):
     compiled = io.BytesIO()
     write_mo(compiled, catalogue(language, domain))
     mo = ROOT / "locale" / language / "LC_MESSAGES" / f"{domain}.mo"
-    assert mo.read_bytes() == compiled.getvalue(), "stale: run the README's pybabel compile"
+    assert mo.read_bytes() == compiled.getvalue(), "stale: make compile-messages"

@@ -52,12 +52,16 @@ def docker_compose(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
 
-STACK = {"redis", "postgres", "migrate", "web", "worker", "beat", "flower"}
+STACK = {"redis", "postgres", "migrate", "web", "worker", "beat"}
 
 
 @pytest.mark.parametrize(
     "profile, services",
-    [([], STACK), (["--profile", "split"], STACK | {"worker-thumbnails", "worker-default"})],
+    [
+        ([], STACK),
+        (["--profile", "split"], STACK | {"worker-thumbnails", "worker-default"}),
+        (["--profile", "flower"], STACK | {"flower"}),
+    ],
 )
 def test_docker_compose_accepts_the_file(profile, services):
     checked = docker_compose(*profile, "config", "-q", DJANGO_SECRET_KEY="x")
@@ -130,8 +134,9 @@ def test_compose_can_run_a_worker_per_queue_instead():
     assert set(pools) == {queue.name for queue in settings.CELERY_TASK_QUEUES}
 
 
-def flower(password: str | None, port: int) -> subprocess.Popen:
+def flower(password: str | None, port: int, events: str = "true") -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if key != "FLOWER_BASIC_AUTH"}
+    env["CELERY_TASK_EVENTS"] = events
     if password is not None:
         env["FLOWER_BASIC_AUTH"] = f"staff:{password}"
     command = [sys.executable, "-m", "celery", "-A", "image_parroter", "flower", f"--port={port}"]
@@ -146,6 +151,13 @@ def test_flower_refuses_to_start_without_a_real_password(password):
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert b"Flower needs FLOWER_BASIC_AUTH=user:password" in output
+
+
+def test_flower_refuses_to_start_without_task_events():
+    proc = flower("a long and unguessable one", free_port(), events="false")
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert b"Flower needs CELERY_TASK_EVENTS=true" in output
 
 
 def test_flower_with_a_real_password_asks_for_it(tmp_path):

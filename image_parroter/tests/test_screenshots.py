@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from thumbnailer import services
 from thumbnailer.models import ThumbnailJob
@@ -68,7 +67,7 @@ def one_of_three_made(page, *, button: str, made: str) -> None:
     page.locator(".preview-sizes img").first.evaluate("img => img.decode()")
 
 
-def test_screenshots_for_the_readme(shot, sent_tasks):
+def test_screenshots_for_the_readme(shot, sent_tasks, schedules):
     page, take = shot
     page.goto("/")
     files = [photo(f"{name}.jpg") for name in ("harbour", "market", "lighthouse")]
@@ -79,8 +78,6 @@ def test_screenshots_for_the_readme(shot, sent_tasks):
     one_of_three_made(page, button="Make thumbnails", made="1 of 3 images")
     take("running-job")
 
-    call_command("migrate", "ops", "0001", verbosity=0)
-    call_command("migrate", "ops", verbosity=0)
     get_user_model().objects.create_superuser("admin", "admin@example.com", "a long password")
     page.goto("/admin/login/?next=/admin/django_celery_beat/periodictask/")
     page.get_by_label("Username").fill("admin")

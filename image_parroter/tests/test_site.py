@@ -1,8 +1,10 @@
 """What every page of the site shares."""
 
+import sqlite3
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from django.contrib.staticfiles import finders
 from django.db import IntegrityError, InterfaceError, OperationalError, connection
@@ -87,3 +89,67 @@ def test_other_database_errors_are_bugs_and_stay_500(client, settings):
     client.raise_request_exception = False
     with queries_fail_with(IntegrityError):
         assert client.get("/users/").status_code == 500
+
+
+def database_goes_away() -> None:
+    """For real: on PostgreSQL the server ends this connection (as a restart or a failover
+    does); SQLite is a file in this process, so another connection takes its write lock and
+    this one waits 50 ms for it (the settings' busy timeout is 20 s)."""
+    if connection.vendor == "postgresql":
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute(
+                "SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid]
+            )
+    else:
+        DatabaseGoesAwayAfterTheView.lock = sqlite3.connect(connection.settings_dict["NAME"])
+        DatabaseGoesAwayAfterTheView.lock.execute("BEGIN IMMEDIATE")
+        connection.cursor().execute("PRAGMA busy_timeout = 50")
+
+
+class DatabaseGoesAwayAfterTheView:
+    """Just inside SessionMiddleware: once the view has answered, the session has changed
+    and the database goes away, before SessionMiddleware saves the session."""
+
+    lock = None
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        request.session["seen"] = True
+        database_goes_away()
+        return response
+
+
+@pytest.fixture
+def away_after_the_view(settings, transactional_db):
+    session = settings.MIDDLEWARE.index("image_parroter.middleware.SessionMiddleware")
+    fault = f"{__name__}.DatabaseGoesAwayAfterTheView"
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[: session + 1],
+        fault,
+        *settings.MIDDLEWARE[session + 1 :],
+    ]
+    yield
+    if DatabaseGoesAwayAfterTheView.lock is not None:
+        DatabaseGoesAwayAfterTheView.lock.close()
+        DatabaseGoesAwayAfterTheView.lock = None
+    connection.close()  # the next query connects afresh, with the settings' options
+
+
+@pytest.mark.parametrize("session", ["existing", "new"])
+def test_a_session_save_that_meets_the_database_away_answers_503(
+    client, away_after_the_view, session
+):
+    """Django would answer 400 (SessionInterrupted) for a session it could not update, 500
+    for a new one."""
+    if session == "existing":
+        client.session.save()
+    client.raise_request_exception = False
+
+    response = client.get("/users/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "<h1>Back in a moment</h1>" in response.content.decode()

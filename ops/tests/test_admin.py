@@ -1,4 +1,3 @@
-import importlib
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -7,13 +6,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
 from image_parroter.tests.waiting import budget, wait_for
 from ops import heartbeat, redis_client
 from ops.admin import PERIODIC_TASKS, in_zone, next_run_time
+from ops.schedules import schedules_create
 
 CHANGELIST = "/admin/django_celery_beat/periodictask/"
 RESULTS = "/admin/django_celery_results/taskresult/"
@@ -38,13 +37,6 @@ def staff_client(client):
     )
     client.force_login(staff)
     return client
-
-
-@pytest.fixture
-def migrated_schedules(transactional_db):
-    """The schedules as `migrate` makes them (earlier tests' flushes removed the rows)."""
-    call_command("migrate", "ops", "0001", verbosity=0)
-    call_command("migrate", "ops", verbosity=0)
 
 
 def schedule_text(task: PeriodicTask) -> str:
@@ -182,9 +174,7 @@ def test_a_task_that_needs_a_jobs_id_is_refused_with_a_reason(staff_client):
     assert not PeriodicTask.objects.filter(name="Run a job").exists()
 
 
-def test_the_list_shows_each_tasks_last_run_outcome_next_run_and_history(
-    migrated_schedules, staff_client
-):
+def test_the_list_shows_each_tasks_last_run_outcome_next_run_and_history(schedules, staff_client):
     TaskResult.objects.create(
         task_id="run-1",
         task_name="ops.summary_record",
@@ -200,9 +190,7 @@ def test_the_list_shows_each_tasks_last_run_outcome_next_run_and_history(
     assert "never" in page  # no run yet
 
 
-def test_the_last_run_is_the_recorded_one_and_the_heartbeats_is_its_tick(
-    migrated_schedules, staff_client
-):
+def test_the_last_run_is_the_recorded_one_and_the_heartbeats_is_its_tick(schedules, staff_client):
     """Beat writes last_run_at back only every few minutes: the list must not say "never"
     beside a recorded run."""
     assert PeriodicTask.objects.get(name="Sweep lost jobs").last_run_at is None
@@ -255,14 +243,17 @@ def test_a_task_added_in_the_admin_runs_within_15_s_and_stops_when_disabled(
         assert log.read_text().count(f"Sending due task {task.name} (") == sent
 
 
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_made_schedules_and_an_admins_edit_survives_beat_restarts_and_deploys(
-    migrated_schedules, staff_client, beat_factory
-):
+@pytest.mark.django_db
+def test_the_migration_made_the_projects_schedules():
+    """As `migrate` left the test database: pytest-django runs the tests that roll back before
+    those that flush the tables."""
     tasks = PeriodicTask.objects.filter(name__in=MIGRATION_SCHEDULES)
     assert {t.name: (t.task, schedule_text(t)) for t in tasks} == MIGRATION_SCHEDULES
 
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_admins_edit_survives_beat_restarts_and_deploys(schedules, staff_client, beat_factory):
     sweep = PeriodicTask.objects.get(name="Sweep lost jobs")
     every_5_minutes, _ = IntervalSchedule.objects.get_or_create(every=5, period="minutes")
     url = f"{CHANGELIST}{sweep.pk}/change/"
@@ -275,8 +266,8 @@ def test_the_migration_made_schedules_and_an_admins_edit_survives_beat_restarts_
         with beat_factory(loglevel="DEBUG") as log:
             # Beat loads its schedule from the database on its first tick.
             assert wait_for(lambda: "DatabaseScheduler: initial read" in log.read_text(), 15)
-    # A deploy runs the schedules' migration code again: get_or_create leaves the edit alone.
-    importlib.import_module("ops.migrations.0002_schedules").create_schedules(django_apps, None)
+    # Were a deploy to create the schedules again, get_or_create would leave the edit alone.
+    schedules_create(apps=django_apps)
 
     sweep.refresh_from_db()
     assert (sweep.interval, sweep.enabled) == (every_5_minutes, False)
@@ -285,7 +276,7 @@ def test_the_migration_made_schedules_and_an_admins_edit_survives_beat_restarts_
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_health_reports_beats_tick(migrated_schedules, client, beat_factory):
+def test_health_reports_beats_tick(schedules, client, beat_factory):
     redis_client.client().delete(heartbeat.tick_key())
     assert client.get("/health").json()["beat_seconds_since_tick"] is None
 
@@ -296,7 +287,7 @@ def test_health_reports_beats_tick(migrated_schedules, client, beat_factory):
 
 
 @pytest.mark.worker
-def test_beat_adds_no_schedule_of_its_own(migrated_schedules, beat_factory):
+def test_beat_adds_no_schedule_of_its_own(schedules, beat_factory):
     """The DatabaseScheduler would add celery.backend_cleanup (results expire): not here."""
     with beat_factory() as log:
         assert wait_for(lambda: "Sending due task" in log.read_text(), timeout=30)

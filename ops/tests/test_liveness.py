@@ -44,6 +44,37 @@ def test_a_thumbnail_job_waiting_in_its_own_queue_is_not_lost(own_redis, setting
     assert jobs_sweep_lost(lease=LEASE) == {"redispatched": 0, "failed": 0}
 
 
+@pytest.mark.django_db
+def test_the_sweep_reads_redis_where_kombu_writes(own_redis, settings):
+    """Kombu's layout (the priority lists beside a queue, the unacknowledged hash and its
+    index) as kombu itself writes it: were a kombu upgrade to file messages elsewhere, this
+    fails instead of the sweep re-sending every waiting job as lost."""
+    settings.REDIS_URL = own_redis.url
+    app, client, prefix = own_redis.celery_app(), redis_client.client(), settings.REDIS_KEY_PREFIX
+    batches = [untouched(user_batch()) for _ in range(10)]
+    for priority, batch in enumerate(batches):  # every priority a message can carry
+        app.send_task(
+            batch.task_name,
+            args=[str(batch.pk)],
+            task_id=dispatch.task_id(batch),
+            priority=priority,
+        )
+    lists = {key.decode() for key in client.scan_iter(f"{prefix}*") if client.type(key) == b"list"}
+    assert lists == set(liveness.queue_keys("default"))
+    assert sum(client.llen(key) for key in lists) == len(batches)
+
+    with app.connection_for_read() as connection:
+        taken = connection.default_channel.basic_get("default", no_ack=False)
+        tag = taken.delivery_tag
+        assert client.hexists(f"{prefix}{liveness.UNACKED}", tag)
+        assert client.zscore(f"{prefix}{liveness.UNACKED_INDEX}", tag) is not None
+        assert sum(client.llen(key) for key in lists) == len(batches) - 1
+        # Waiting or taken, every one is alive.
+        ids = {str(batch.pk) for batch in batches}
+        assert liveness.alive(list(ids)) == ids
+        taken.ack()
+
+
 def runs(app, worker: str, task_id: str) -> bool:
     """Whether `worker` has started the task (a task still reserved is not running)."""
     active = app.control.inspect(destination=[worker], timeout=1).active() or {}

@@ -350,8 +350,8 @@ def test_a_script_that_asks_for_json_gets_its_errors_as_json_with_400(client, me
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_readmes_script_upload_works_word_for_word(live_server, tmp_path, settings):
-    readme = (settings.BASE_DIR / "README.md").read_text()
+def test_the_documented_script_upload_works_word_for_word(live_server, tmp_path, settings):
+    readme = (settings.BASE_DIR / "docs" / "FEATURES.md").read_text()
     script = re.search(r"```sh\n(curl -s -c jar -b jar -o /dev/null .+?)```", readme, re.S)[1]
     (tmp_path / "photo.jpg").write_bytes(image_bytes("JPEG", (300, 200)))
 
