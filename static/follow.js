@@ -26,7 +26,7 @@
     const hadFocus = element.contains(document.activeElement);
     Idiomorph.morph(element, html, { ignoreActiveValue: true });
     if (hadFocus && !element.contains(document.activeElement)) {
-      element.querySelector("a[href], button, [role=status][tabindex]")?.focus();
+      (element.querySelector("a[href], button") || element.querySelector("[role=status]"))?.focus();
     }
   }
 
