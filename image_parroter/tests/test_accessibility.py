@@ -21,6 +21,8 @@ from .accessibility import axe_source, blocking, violations
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LOCALES = {"en": "en-US", "pt-br": "pt-BR", "es": "es-ES", "pl": "pl-PL"}
+# How a refused form's title starts in each language (partials/title.html, static/upload.js).
+ERROR = {"en": "Error: ", "pt-br": "Erro: ", "es": "Error: ", "pl": "Błąd: "}
 NARROWEST = 320
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -64,7 +66,13 @@ def without_scripts(context) -> None:
     context.route("**/jsi18n/", lambda route: route.abort())
 
 
-def thumbnail_states(walk: Walk, page) -> ThumbnailJob:
+def refused(page, language: str, focused: str) -> None:
+    """As GOV.UK's forms: "Error:" first in the title, the focus on `focused`."""
+    assert page.title().startswith(ERROR[language]), page.title()
+    assert page.evaluate("s => document.activeElement.matches(s)", focused)
+
+
+def thumbnail_states(walk: Walk, page, language: str) -> ThumbnailJob:
     page.goto("/")
     walk.look(page, "upload: empty")
     page.locator("input[type=file]").set_input_files([jpeg("harbour.jpg"), jpeg("market.jpg")])
@@ -73,6 +81,7 @@ def thumbnail_states(walk: Walk, page) -> ThumbnailJob:
     page.locator("input[type=file]").set_input_files([NOT_AN_IMAGE])
     page.locator("form[data-upload] button[type=submit]").click()
     page.locator(".error-summary:focus").wait_for()
+    refused(page, language, ".error-summary")
     walk.look(page, "upload: refused")
     page.locator(".chosen-files li").nth(2).locator("button").click()
     page.locator("form[data-upload] button[type=submit]").click()
@@ -158,17 +167,19 @@ def admin_states(walk: Walk, page) -> None:
     walk.look(page, "admin: periodic task form, refused")
 
 
-def no_script_states(walk: Walk, page) -> None:
+def no_script_states(walk: Walk, page, language: str) -> None:
     page.goto("/")
     page.locator("input[type=file]").set_input_files([jpeg("harbour.jpg"), NOT_AN_IMAGE])
     page.locator("form[data-upload] button[type=submit]").click()
     page.locator("input[type=file][aria-invalid=true]").wait_for()
+    refused(page, language, "#id_images")
     walk.look(page, "upload: refused, no JavaScript")
     page.goto("/users/generate/")
     page.locator("input[name=total]").evaluate("input => { input.form.noValidate = true; }")
     page.locator("input[name=total]").fill("7")
     page.locator("main form button[type=submit]").click()
     page.locator("input[name=total][aria-invalid=true]").wait_for()
+    refused(page, language, "#id_total")
     walk.look(page, "generate: refused, no JavaScript")
 
 
@@ -188,10 +199,10 @@ def test_every_state_passes_axe_and_reflows_at_320_px(
         if not scripts:
             without_scripts(context)
     page = contexts[0].new_page()
-    thumbnail_states(walk, page)
+    thumbnail_states(walk, page, language)
     user_states(walk, page, monkeypatch)
     admin_states(walk, page)
-    no_script_states(walk, contexts[1].new_page())
+    no_script_states(walk, contexts[1].new_page(), language)
     for context in contexts:
         context.close()
 

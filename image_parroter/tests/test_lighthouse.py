@@ -98,6 +98,13 @@ def test_the_upload_page_and_a_done_job_of_20_images(
     job.refresh_from_db()
     assert job.status == "done"
 
+    # On a phone, the 20 images are a compact grid, not a column of 60 thumbnails (13,000 px).
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(job.get_absolute_url())
+    height = page.evaluate("document.documentElement.scrollHeight")
+    print(f"The done job at 390 px: {height} px high")
+    assert height < 4000, height
+
     scores = {}
     for name, path in (("upload", "/"), ("done job", job.get_absolute_url())):
         folder = tmp_path / name.replace(" ", "-")
