@@ -33,7 +33,7 @@ def test_upload_watch_the_bar_reach_100_see_previews_and_download_the_zip(page, 
     expect(page.locator(".job-status")).to_have_text("Done")
 
     for name in ("holiday.jpg", "logo.png"):
-        preview = page.locator(".previews li", has_text=name).get_by_role("img")
+        preview = page.locator(".previews li", has_text=name).locator("img")
         expect(preview).to_be_visible()
         assert preview.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
         for size in (128, 256):

@@ -136,6 +136,8 @@ def test_one_file_too_many_is_refused_and_the_list_works_from_the_keyboard(page,
     page.get_by_label("Images").set_input_files([jpeg("a.jpg"), jpeg("b.jpg"), jpeg("c.jpg")])
     files = page.get_by_role("list", name="Chosen files").get_by_role("listitem")
     expect(files.nth(2)).to_contain_text("“c.jpg” is one too many: at most 2 files at once.")
+    # The chooser counts what the list shows, the refused file too.
+    assert page.get_by_label("Images").evaluate("input => input.files.length") == 3
 
     remove = page.get_by_role("button", name="Remove c.jpg")
     look = "b => { const s = getComputedStyle(b); return s.boxShadow + ' ' + s.outline; }"
@@ -146,4 +148,6 @@ def test_one_file_too_many_is_refused_and_the_list_works_from_the_keyboard(page,
     assert remove.evaluate(look) != unfocused, "a focused button shows a focus ring"
     page.keyboard.press("Enter")
     expect(files).to_have_count(2)
+    # The focus goes to the Remove button now in its place (here the one before), not <body>.
+    expect(page.get_by_role("button", name="Remove b.jpg")).to_be_focused()
     expect(page.locator(".chosen-files [aria-invalid]")).to_have_count(0)

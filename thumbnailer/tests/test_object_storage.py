@@ -217,7 +217,7 @@ def test_chromium_shows_the_previews_and_downloads_the_zip_from_object_storage(
     # The preview (the size its square needs, from srcset) comes from the storage itself, and
     # so does each size its link opens.
     preview = page.locator("#job-state .preview-frame img")
-    shown = preview.evaluate("img => img.decode().then(() => img.naturalWidth)")
+    shown = int(preview.evaluate("img => img.decode().then(() => img.currentSrc)").split("/")[-1])
     assert shown in (128, 256) and f"{folder}/thumbnails/{shown}/holiday.jpg" in from_storage
     for size in (128, 256):
         link = page.get_by_role("link", name=f"holiday.jpg, {size} px thumbnail")

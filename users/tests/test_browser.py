@@ -17,7 +17,7 @@ def test_generate_watch_the_batch_reach_100_and_find_the_new_users(page, celery_
     page.get_by_role("button", name="Generate").click()
 
     expect(page).to_have_url(re.compile(r"/users/$"))
-    expect(page.get_by_role("status")).to_have_text("30,000 users are on their way.")
+    expect(page.locator(".message[role=status]")).to_have_text("30,000 users are on their way.")
     batch = UserBatch.objects.get()
     bar = page.locator(f"#batch-{batch.pk}")
     expect(bar).to_have_attribute("data-follow", f"/users/batches/{batch.pk}/")  # unfinished
