@@ -10,13 +10,20 @@ export DJANGO_DEBUG ?= true
 
 .PHONY: install run test check lint format clean bench bench-quick bench-capacity messages compile-messages
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed
 
 # Re-installs only when the pins change.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# The browser checks' own tools (package.json: axe-core for the accessibility tests, Lighthouse
+# for its slow test), installed where npm is (Debian's npm); without them those tests skip, and
+# fail in CI, whose .ci/run installs npm.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "No npm: the accessibility and Lighthouse tests will skip (apt-get install npm)."; fi
 
 run: install
 	$(PY) manage.py migrate --noinput
@@ -57,7 +64,7 @@ bench-capacity: install
 # once they are translated, `make compile-messages` compiles them (babel, pure Python). The
 # compiled .mo files are committed, so `make run` needs neither.
 MESSAGES := $(PY) manage.py makemessages -l pt_BR -l es -l pl --no-location \
-	--ignore 'staticfiles/*' --ignore 'var/*' --ignore 'media/*' --ignore 'static/vendor/*'
+	--ignore 'staticfiles/*' --ignore 'var/*' --ignore 'media/*' --ignore 'static/vendor/*' --ignore 'node_modules/*'
 
 messages: install
 	$(MESSAGES)
@@ -77,4 +84,4 @@ format: install
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules var staticfiles .pytest_cache .ruff_cache

@@ -2,6 +2,8 @@ from datetime import UTC, datetime, tzinfo
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -57,6 +59,12 @@ class ScheduleForm(PeriodicTaskForm):
         return data
 
 
+class LabelledSplitDateTime(AdminSplitDateTime):
+    """The admin's date and time inputs, each labelled: Django's own labels only the date."""
+
+    template_name = "ops/split_datetime.html"
+
+
 def next_run_time(task: PeriodicTask, last_run: datetime | None, now: datetime) -> datetime:
     """When beat sends `task` next (enabled, not before its start time): a crontab's first
     matching minute after now, in the crontab's own time zone; an interval's length after its
@@ -102,6 +110,7 @@ class ScheduleAdmin(PeriodicTaskAdmin):
 
     form = ScheduleForm
     change_form_template = "ops/periodic_task_form.html"
+    formfield_overrides = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
     list_display = ["name", "enabled", "task", "scheduler", "last_run", "outcome", "next_run"]
 
     def get_queryset(self, request):

@@ -3,15 +3,20 @@
 // checked here against the server's own limits (count, bytes, type) so that a file too big
 // or one too many never crosses the network; the server stays the judge. Sending shows the
 // bytes sent; a refusal from the server is shown next to each file it names, the good files
-// stay chosen, and a summary at the top takes the focus. Its words come from Django's
-// JavaScript catalogue (jsi18n/, loaded before this file), in the page's language.
+// stay chosen, and the error summary at the top (partials/error_summary.html) takes the focus
+// while the title starts with "Error:". A status line says, once per change, how many files
+// are chosen and how many cannot be sent; removing a file moves the focus to the next one's
+// Remove button (or the file chooser). Its words come from Django's JavaScript catalogue
+// (jsi18n/, loaded before this file), in the page's language.
 (() => {
   const form = document.querySelector("form[data-upload]");
   if (!form || !window.DataTransfer || !window.FormData) return;
   const input = form.querySelector("input[type=file]");
   const zone = form.querySelector(".dropzone-area");
   const list = form.querySelector(".chosen-files");
-  const summary = form.querySelector(".upload-summary");
+  const summary = form.querySelector(".error-summary");
+  const status = form.querySelector(".chosen-count");
+  const title = document.title;
   const progress = form.querySelector(".upload-progress");
   const button = form.querySelector("button[type=submit]");
   const maxFiles = Number(form.dataset.maxFiles);
@@ -80,9 +85,12 @@
         remove.textContent = gettext("Remove");
         remove.setAttribute("aria-label", say(gettext("Remove %(name)s"), { name: entry.file.name }));
         remove.onclick = () => {
+          const index = chosen.indexOf(entry);
           URL.revokeObjectURL(entry.url);
           chosen = chosen.filter((other) => other !== entry);
           check();
+          const left = list.querySelectorAll("li > button");
+          (left[Math.min(index, left.length - 1)] || input).focus();
         };
         item.append(preview, name, remove);
         if (entry.error) {
@@ -95,17 +103,38 @@
         return item;
       }),
     );
-    // What a plain POST would send, kept in step (the form also works as it is).
+    // The chooser counts what the list shows, refused files too; sending is this script's
+    // (the submit handler), which sends none while one is refused.
     const transfer = new DataTransfer();
-    chosen.filter((entry) => !entry.error).forEach((entry) => transfer.items.add(entry.file));
+    chosen.forEach((entry) => transfer.items.add(entry.file));
     input.files = transfer.files;
+    const refused = chosen.filter((entry) => entry.error).length;
+    let words = say(ngettext("%(count)s file chosen.", "%(count)s files chosen.", chosen.length), {
+      count: chosen.length.toLocaleString(language),
+    });
+    if (refused) {
+      const cannot = ngettext(
+        "%(count)s file cannot be sent: remove or replace it.",
+        "%(count)s files cannot be sent: remove or replace them.",
+        refused,
+      );
+      words += " " + say(cannot, { count: refused.toLocaleString(language) });
+    }
+    announce(words);
   }
 
-  function tell(messages) {
-    summary.replaceChildren(
-      ...messages.map((text) => Object.assign(document.createElement("p"), { className: "message message-error", textContent: text })),
-    );
+  function announce(words) {
+    if (status.textContent !== words) status.textContent = words; // said once, not again
+  }
+
+  function tell(messages, heading = gettext("There is a problem")) {
+    const items = messages.map((text) => Object.assign(document.createElement("li"), { textContent: text }));
+    const errors = document.createElement("ul");
+    errors.append(...items);
+    const heard = [Object.assign(document.createElement("h2"), { textContent: heading }), errors];
+    summary.replaceChildren(...(messages.length ? heard : []));
     summary.hidden = messages.length === 0;
+    document.title = messages.length ? say(gettext("Error: %(page)s"), { page: title }) : title;
     if (messages.length) summary.focus();
   }
 
@@ -140,7 +169,7 @@
     event.preventDefault();
     const errors = chosen.filter((entry) => entry.error).map((entry) => entry.error);
     if (!chosen.length) errors.push(gettext("Choose at least one image."));
-    if (errors.length) return tell([gettext("Remove or replace these files first:"), ...errors]);
+    if (errors.length) return tell(errors, gettext("Remove or replace these files first:"));
     tell([]);
     const data = new FormData(form);
     data.delete(input.name);
@@ -169,6 +198,7 @@
       tell([gettext("The upload did not reach the server. Check the connection and send again.")]);
     };
     busy(true);
+    announce(progress.querySelector("span").textContent);
     request.send(data);
   });
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ops import reasons
+from ops.forms import FirstErrorFocused
 
 from . import imaging
 
@@ -59,7 +60,7 @@ def checked_upload(upload: UploadedFile) -> imaging.ImageInfo:
     return info
 
 
-class UploadForm(forms.Form):
+class UploadForm(FirstErrorFocused, forms.Form):
     images = MultipleFileField(
         label=_("Images"),
         error_messages={"required": _("Choose at least one image.")},

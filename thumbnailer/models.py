@@ -53,6 +53,9 @@ class JobImage(models.Model):
     frames = models.PositiveIntegerField(_("frames"), default=1)
     # {"128": "thumbnailer/<job>/thumbnails/128/photo.jpg", ...} once made.
     thumbnails = models.JSONField(_("thumbnails"), default=dict, blank=True)
+    # {"128": [128, 96], ...}: each thumbnail's width and height, which the job page gives its
+    # <img> so that the page does not jump as they load.
+    dimensions = models.JSONField(_("thumbnail dimensions"), default=dict, blank=True)
     done = models.BooleanField(_("done"), default=False)
 
     class Meta:

@@ -145,13 +145,16 @@ def image_thumbnails_make(*, image: JobImage, redelivered: bool = False) -> dict
     made = _job_results_store(job, lambda: _store_thumbnails(image, thumbnails))
     if made is None:
         return {}
+    dimensions = {
+        str(thumbnail.size): [thumbnail.width, thumbnail.height] for thumbnail in thumbnails
+    }
     with transaction.atomic():
         # Of two copies of this task at once (a re-dispatch racing the first), only one
         # records its thumbnails.
         recorded = (
             JobImage.objects.filter(pk=image.pk, done=False)
             .exclude(job__status__in=FINAL_STATUSES)  # cancelled meanwhile: keep nothing
-            .update(thumbnails=made, done=True)
+            .update(thumbnails=made, dimensions=dimensions, done=True)
         )
         counts = job.images.aggregate(total=Count("pk"), done=Count("pk", filter=Q(done=True)))
         # Images finish in any order: the bar only moves forward.
@@ -253,7 +256,7 @@ def job_outputs_delete(*, job: ThumbnailJob) -> None:
             default_storage.delete(job.archive.name)
     except STORAGE_ERRORS as exc:
         logger.warning("%s: the storage refused to delete its output: %s", job, exc)
-    job.images.update(thumbnails={}, done=False)
+    job.images.update(thumbnails={}, dimensions={}, done=False)
     ThumbnailJob.objects.filter(pk=job.pk).update(archive="")
 
 

@@ -90,9 +90,9 @@ def upload(request):
 
 
 def previews(job: ThumbnailJob) -> list[dict]:
-    """Per image: its name, whether its thumbnails are made, and their URLs (smallest size
-    first) as soon as they are, while the rest of the job goes on. A failed or cancelled job
-    kept none."""
+    """Per image: its name, whether its thumbnails are made, and their URLs and dimensions
+    (smallest size first) as soon as they are, while the rest of the job goes on. A failed or
+    cancelled job kept none."""
     if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
         return []
     return [
@@ -100,7 +100,12 @@ def previews(job: ThumbnailJob) -> list[dict]:
             "name": image.name,
             "done": image.done,
             "thumbnails": [
-                {"size": size, "url": image.thumbnail_url(size)}
+                {
+                    "size": size,
+                    "url": image.thumbnail_url(size),
+                    # [width, height]; none for an image made before they were recorded.
+                    "dimensions": image.dimensions.get(str(size)),
+                }
                 for size in sorted(map(int, image.thumbnails))
             ],
         }

@@ -2,8 +2,10 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext, gettext_lazy
 
+from ops.forms import FirstErrorFocused
 
-class GenerateUsersForm(forms.Form):
+
+class GenerateUsersForm(FirstErrorFocused, forms.Form):
     total = forms.IntegerField(label=gettext_lazy("How many users"), widget=forms.NumberInput)
 
     def __init__(self, *args, **kwargs):

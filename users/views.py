@@ -92,7 +92,7 @@ def batch_progress(request, pk):
     response = render(request, "users/partials/batch.html", context)
     if batch.is_final:
         # The page (static/follow.js) loads its user table afresh, once.
-        response["X-Refresh"] = "user-table"
+        response["X-Refresh"] = "user-rows"
     return response
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from thumbnailer import services
-from thumbnailer.models import ThumbnailJob
+from thumbnailer.models import JobImage, ThumbnailJob
 from thumbnailer.tests.images import image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,9 +26,8 @@ def camera(browser, live_server, tmp_path):
     contexts = []
 
     def open_page(**options):
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 960, "height": 720}, **options
-        )
+        options = {"viewport": {"width": 960, "height": 720}, **options}
+        context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(20_000)
         contexts.append(context)
         page = context.new_page()
@@ -64,7 +63,7 @@ def one_of_three_made(page, *, button: str, made: str) -> None:
     job = ThumbnailJob.objects.get()
     services.image_thumbnails_make(image=job.images.select_related("job").first())
     page.get_by_text(made).wait_for()
-    page.locator(".preview-sizes img").first.evaluate("img => img.decode()")
+    page.locator(".preview-frame img").first.evaluate("img => img.decode()")
 
 
 def test_screenshots_for_the_readme(shot, sent_tasks, schedules):
@@ -103,3 +102,34 @@ def test_screenshots_in_two_other_languages(camera, sent_tasks):
     page.get_by_label("Obrazy").set_input_files(files)
     one_of_three_made(page, button="Utwórz miniatury", made="1 z 3 obrazów")
     take("running-job-pl")
+
+
+def test_screenshots_of_a_phone_in_polish(camera, sent_tasks):
+    """A phone's screen (390 x 844 CSS px) in Polish: the chosen files, one refused, and a job
+    of six images, four of them made, in its compact grid."""
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    page, take = camera(locale="pl-PL", timezone_id="Europe/Warsaw", **phone)
+    page.goto("/")
+    notes = {"name": "lista.txt", "mimeType": "text/plain", "buffer": "lista zakupów".encode()}
+    page.get_by_label("Obrazy").set_input_files([photo("port.jpg"), photo("rynek.jpg"), notes])
+    page.get_by_text("1 pliku nie można przesłać").wait_for()
+    page.get_by_role("list", name="Wybrane pliki").scroll_into_view_if_needed()
+    take("phone-upload-pl")
+
+    page.get_by_role("button", name="Usuń lista.txt").click()
+    page.get_by_role("button", name="Usuń rynek.jpg").click()
+    page.get_by_role("button", name="Usuń port.jpg").click()
+    names = ("port", "rynek", "latarnia", "zamek", "most", "plaza")
+    page.get_by_label("Obrazy").set_input_files([photo(f"{name}.jpg") for name in names])
+    page.get_by_role("button", name="Utwórz miniatury").click()
+    page.wait_for_url("**/jobs/*/")
+    for image in ThumbnailJob.objects.get().images.all()[:4]:
+        services.image_thumbnails_make(
+            image=JobImage.objects.select_related("job").get(pk=image.pk)
+        )
+    page.get_by_text("Gotowe: 4 z 6 obrazów").wait_for()
+    for preview in page.locator(".preview-frame img").all():
+        preview.scroll_into_view_if_needed()
+        preview.evaluate("img => img.decode()")
+    page.locator("#job-state").evaluate("part => part.scrollIntoView()")
+    take("phone-job-pl")

@@ -33,10 +33,16 @@ def test_upload_watch_the_bar_reach_100_see_previews_and_download_the_zip(page, 
     expect(page.locator(".job-status")).to_have_text("Done")
 
     for name in ("holiday.jpg", "logo.png"):
+        preview = page.locator(".previews li", has_text=name).locator("img")
+        expect(preview).to_be_visible()
+        assert preview.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
         for size in (128, 256):
-            preview = page.get_by_role("img", name=f"{name}, {size} px thumbnail")
-            expect(preview).to_be_visible()
-            assert preview.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
+            link = page.get_by_role("link", name=f"{name}, {size} px thumbnail")
+            assert (
+                page.request.get(link.get_attribute("href"))
+                .headers["content-type"]
+                .startswith("image/")
+            )
 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download the zip").click()

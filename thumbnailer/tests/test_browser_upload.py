@@ -36,7 +36,7 @@ def test_files_are_listed_and_checked_before_anything_is_sent(page, settings):
     )
 
     page.get_by_role("button", name="Make thumbnails").click()
-    summary = page.locator(".upload-summary")
+    summary = page.locator(".error-summary")
     expect(summary).to_be_focused()
     expect(summary).to_contain_text("Remove or replace these files first")
     assert posts == []  # nothing crossed the network
@@ -56,7 +56,7 @@ def test_a_file_the_server_refuses_is_named_and_the_good_ones_stay_chosen(page):
 
     page.get_by_role("button", name="Make thumbnails").click()
 
-    summary = page.locator(".upload-summary")
+    summary = page.locator(".error-summary")
     expect(summary).to_be_focused()
     expect(summary).to_contain_text("“notes.jpg”: The file is not a JPEG")
     files = page.get_by_role("list", name="Chosen files").get_by_role("listitem")
@@ -88,9 +88,9 @@ def test_sending_shows_the_bytes_sent_and_the_button_is_busy(page):
     expect(page.get_by_role("button", name="Make thumbnails")).to_have_attribute(
         "aria-busy", "true"
     )
-    progress = page.locator(".upload-progress")
-    expect(progress).to_have_attribute("aria-live", "polite")
-    expect(progress).to_contain_text("Sending:")
+    expect(page.locator(".upload-progress")).to_contain_text("Sending:")
+    # Said once by the form's status line, not at every byte.
+    expect(page.locator("form [role=status]")).to_contain_text("Sending:")
     page.wait_for_url("**/jobs/*/")
 
 
@@ -136,6 +136,8 @@ def test_one_file_too_many_is_refused_and_the_list_works_from_the_keyboard(page,
     page.get_by_label("Images").set_input_files([jpeg("a.jpg"), jpeg("b.jpg"), jpeg("c.jpg")])
     files = page.get_by_role("list", name="Chosen files").get_by_role("listitem")
     expect(files.nth(2)).to_contain_text("“c.jpg” is one too many: at most 2 files at once.")
+    # The chooser counts what the list shows, the refused file too.
+    assert page.get_by_label("Images").evaluate("input => input.files.length") == 3
 
     remove = page.get_by_role("button", name="Remove c.jpg")
     look = "b => { const s = getComputedStyle(b); return s.boxShadow + ' ' + s.outline; }"
@@ -146,4 +148,6 @@ def test_one_file_too_many_is_refused_and_the_list_works_from_the_keyboard(page,
     assert remove.evaluate(look) != unfocused, "a focused button shows a focus ring"
     page.keyboard.press("Enter")
     expect(files).to_have_count(2)
+    # The focus goes to the Remove button now in its place (here the one before), not <body>.
+    expect(page.get_by_role("button", name="Remove b.jpg")).to_be_focused()
     expect(page.locator(".chosen-files [aria-invalid]")).to_have_count(0)

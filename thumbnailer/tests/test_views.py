@@ -88,7 +88,9 @@ def test_a_done_job_shows_previews_and_the_download_and_stops_following(client, 
     html = client.get(f"/jobs/{owner_job.pk}/progress").content.decode()
     assert "data-follow" not in html
     assert f'href="/jobs/{owner_job.pk}/download"' in html
-    images = re.findall(r'<img src="([^"]+)"', html)
+    # One preview of the image, and a link to each of its two sizes.
+    assert len(re.findall(r"<img ", html)) == 1
+    images = re.findall(r'<a href="([^"]+)" aria-label="photo.jpg, \d+ px thumbnail"', html)
     assert len(images) == 2
     for url in images:
         response = client.get(url)
@@ -103,7 +105,7 @@ def test_a_failed_job_says_why(client, owner_job):
     )
     html = client.get(owner_job.get_absolute_url()).content.decode()
     assert "could not be read: it is damaged." in html
-    assert 'role="alert"' in html
+    assert re.search(r'role="status"[^>]*>\s*“photo.jpg” could not be read: it is damaged.', html)
     assert "download" not in html.lower().split("</nav>")[1]
 
 
@@ -215,17 +217,25 @@ def test_bad_files_get_a_specific_message_and_leave_nothing(client, media_root, 
 
 
 def assert_refused(response, message, media_root, field="images"):
-    """The form came back with `message` among `field`'s errors, shown beside that field
-    (which points to them and is marked invalid), and nothing was kept."""
+    """The form came back with `message` among `field`'s errors, in the error summary and
+    beside that field (which points to them, is marked invalid and has the focus), and nothing
+    was kept."""
     assert response.status_code == 200
     assert message in response.context["form"].errors.get(field, [])
     html = response.content.decode()
-    shown = re.search(
-        rf'<ul id="{field}-errors" class="field-errors" role="alert">(.*?)</ul>', html
-    )
+    shown = re.search(rf'<ul id="{field}-errors" class="field-errors">(.*?)</ul>', html)
     assert shown and f"<li>{escape(message)}</li>" in shown[1], html
     described = re.search(rf'<[^>]* aria-describedby="[^"]*\b{field}-errors"[^>]*>', html)
     assert described and 'aria-invalid="true"' in described[0], html
+    # As GOV.UK's forms: "Error:" first in the title, an alert around a plain list whose items
+    # link to the fields, and the page opens on the first field in error.
+    assert "<title>Error: Thumbnails · image_parroter</title>" in html
+    summary = re.search(
+        r'<div class="error-summary" role="alert" tabindex="-1">(.*?)</div>', html, re.S
+    )
+    first_input = "id_images" if field == "images" else "id_sizes_0"
+    assert summary and f'<li><a href="#{first_input}">{escape(message)}</a></li>' in summary[1]
+    assert re.search(rf'<input [^>]*\bautofocus\b[^>]* id="{first_input}"', html), html
     assert ThumbnailJob.objects.count() == 0
     assert stored_files(media_root) == []
 
@@ -413,10 +423,13 @@ def test_the_job_page_shows_each_images_previews_as_soon_as_it_is_done(client):
 
     page = client.get(response["Location"]).content.decode()
 
-    assert "1 of 2 images" in page
-    assert 'alt="first.jpg, 128 px thumbnail"' in page and "<figcaption>128 px</figcaption>" in page
+    assert "1 of 2 images done." in page
+    # Its preview with its real dimensions (a 64x48 photo, never enlarged), and its link.
+    first = job.images.get(name="first.jpg")
+    assert f'src="{first.thumbnail_url(128)}"' in page and 'width="64" height="48"' in page
+    assert 'aria-label="first.jpg, 128 px thumbnail">128 px</a>' in page
     assert "second.jpg · <small>waiting</small>" in page
-    assert 'alt="second.jpg' not in page
+    assert 'aria-label="second.jpg' not in page
 
 
 def test_a_share_link_opens_the_job_elsewhere_and_nothing_else_does(client, owner_job):

@@ -17,7 +17,7 @@ def test_generate_watch_the_batch_reach_100_and_find_the_new_users(page, celery_
     page.get_by_role("button", name="Generate").click()
 
     expect(page).to_have_url(re.compile(r"/users/$"))
-    expect(page.get_by_role("status")).to_have_text("30,000 users are on their way.")
+    expect(page.locator(".message[role=status]")).to_have_text("30,000 users are on their way.")
     batch = UserBatch.objects.get()
     bar = page.locator(f"#batch-{batch.pk}")
     expect(bar).to_have_attribute("data-follow", f"/users/batches/{batch.pk}/")  # unfinished
@@ -47,6 +47,9 @@ def test_out_of_bounds_total_is_refused_with_the_bounds_message(page):
     field.evaluate("input => input.form.noValidate = true")
     field.fill("501")
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_role("alert")).to_have_text("Enter a whole number from 50 to 500.")
+    summary = page.get_by_role("alert")
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    expect(summary.get_by_role("listitem")).to_have_text("Enter a whole number from 50 to 500.")
+    expect(page).to_have_title("Error: Generate users · image_parroter")
     expect(page.get_by_label("How many users")).to_have_attribute("aria-invalid", "true")
     assert not UserBatch.objects.exists()

@@ -173,7 +173,7 @@ def test_batch_progress_partial_is_followed_until_final_then_asks_for_a_refresh(
     response = client.get(f"/users/batches/{batch.pk}/?seen=running-10")
     assert response.status_code == 200
     assert "data-follow" not in response.content.decode()
-    assert response["X-Refresh"] == "user-table"
+    assert response["X-Refresh"] == "user-rows"
 
 
 def test_batch_status_json_follows_the_contract(client):
