@@ -125,8 +125,9 @@ def user_states(walk: Walk, page, monkeypatch) -> None:
     page.locator(".user-batch .job-progress[data-status=running]").wait_for()
     walk.look(page, "users: generating")
 
+    batch = UserBatch.objects.get()
     User.objects.bulk_create(
-        User(username=f"user_{number:03}", email=f"someone{number}@example.com")
+        User(username=f"user_{number:03}", email=f"someone{number}@example.com", batch=batch)
         for number in range(120)
     )
     UserBatch.objects.update(status="done", created=60, progress=100)

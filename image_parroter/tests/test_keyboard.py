@@ -129,7 +129,7 @@ def test_a_batch_keeps_the_focus_and_the_search_text_through_its_updates(page, s
     tab_to(page, "input[type=search]")
     page.keyboard.type("user_00")
     User.objects.bulk_create(
-        User(username=f"user_{n:03}", email=f"user{n}@example.com") for n in range(60)
+        User(username=f"user_{n:03}", email=f"user{n}@example.com", batch=batch) for n in range(60)
     )
     UserBatch.objects.filter(pk=batch.pk).update(status="done", created=60, progress=100)
     expect(part.get_by_role("status")).to_have_text("Batch done: 60 users.")
@@ -194,7 +194,8 @@ def test_every_control_shows_a_focus_ring_of_3_to_1(browser, live_server, sent_t
     services.job_run(job=ThumbnailJob.objects.get())
     page.get_by_role("button", name="Download the zip").wait_for()
     found["job, done"] = rings(page)
-    User.objects.bulk_create(User(username=f"user_{n:03}") for n in range(120))
+    made = UserBatch.objects.create(total=120, created=120, status="done")
+    User.objects.bulk_create(User(username=f"user_{n:03}", batch=made) for n in range(120))
     page.goto("/users/generate/")
     page.get_by_label("How many users").fill("60")
     page.get_by_role("button", name="Generate").click()
