@@ -18,6 +18,7 @@ from image_parroter.tests.processes import (
     PG_BIN,
     PROMETHEUS,
     PROMTOOL,
+    RAISED_LIMITS,
     MotoServer,
     PostgresServer,
     RedisSentinels,
@@ -81,10 +82,11 @@ def media_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def no_upload_limit(settings):
-    """Tests upload far faster than people do, all from 127.0.0.1; the rate limit's own tests
-    set UPLOAD_RATE back."""
-    settings.UPLOAD_RATE = "100000/m"
+def raised_limits(settings):
+    """Tests ask far faster than people do, all from 127.0.0.1: the limits are raised (as in
+    the processes stack_factory starts); the limits' own tests set them back."""
+    for name, value in RAISED_LIMITS.items():
+        setattr(settings, name, int(value) if value.isdigit() else value)
 
 
 @pytest.fixture(autouse=True)
@@ -213,7 +215,7 @@ def stack_factory(django_db_setup, media_dir, tmp_path):
     worker, as `make run` does, on `redis` (a RedisServer) and the test database."""
 
     def start(redis: RedisServer, **extra_env):
-        env = {"MEDIA_ROOT": str(media_dir), "UPLOAD_RATE": "100000/m", **extra_env}
+        env = {"MEDIA_ROOT": str(media_dir), **RAISED_LIMITS, **extra_env}
         return running_stack(redis, tmp_path, **env)
 
     return start

@@ -3,7 +3,8 @@ and how long a page of the users list takes with many users in the table.
 
     .venv/bin/python bench/users.py                        # SQLite (a throwaway file)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ip_users .venv/bin/python bench/users.py
-    .venv/bin/python bench/users.py --list-rows 1000000    # also time the list at 1,000,000 users
+    .venv/bin/python bench/users.py --list-rows 1000000    # also time the list at 1,000,000 users,
+                                                           # and the ceiling's purge there
 
 Runs on a throwaway test database (test_<name>), created and dropped here. The tutorial's
 loop hashes a random 50-character password per user (PBKDF2, 1,000,000 rounds in Django 5.2),
@@ -35,7 +36,7 @@ from django.utils.crypto import get_random_string  # noqa: E402
 from bench.records import append  # noqa: E402
 from bench.records import line as record  # noqa: E402
 from users.models import User, UserBatch  # noqa: E402
-from users.services import user_batch_fill  # noqa: E402
+from users.services import user_batch_fill, users_over_ceiling_purge  # noqa: E402
 
 
 def tutorial_create_users(total: int) -> None:
@@ -113,6 +114,26 @@ def time_list_pages(repeat: int) -> None:
         print(f"  {url:<32} {statistics.median(times) * 1000:7.1f} ms")
 
 
+def time_ceiling_purge(repeat: int, past: int = 500) -> None:
+    """What the ceiling on generated accounts costs the worker after each batch, with the table
+    at the ceiling: nothing past it, then one batch (`past` users) past it."""
+    ceiling = User.objects.generated().count()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        assert users_over_ceiling_purge(ceiling=ceiling) == 0
+        times.append(time.perf_counter() - started)
+    print(f"ceiling purge at {ceiling} generated users, nothing past it, median of {repeat}:")
+    print(f"  {statistics.median(times) * 1000:7.1f} ms")
+    times = []
+    for _ in range(repeat):
+        user_batch_fill(batch=UserBatch.objects.create(total=past))
+        started = time.perf_counter()
+        assert users_over_ceiling_purge(ceiling=ceiling) == past
+        times.append(time.perf_counter() - started)
+    print(f"  {statistics.median(times) * 1000:7.1f} ms to delete the {past} oldest past it")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=500)
@@ -136,6 +157,7 @@ def main() -> None:
             if args.list_rows:
                 fill_table(args.list_rows)
                 time_list_pages(args.repeat)
+                time_ceiling_purge(args.repeat)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
     if args.json:

@@ -5,7 +5,7 @@ from django.contrib.sessions import middleware as sessions
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.shortcuts import render
 
-from ops import clients
+from ops import clients, limits
 from ops.responses import DATABASE_AWAY, database_unavailable
 
 
@@ -84,3 +84,20 @@ class SessionMiddleware(sessions.SessionMiddleware):
             if not _database_away(error):
                 raise
             return database_unavailable(request)
+
+
+class LimitsMiddleware:
+    """Before CSRF's check reads the body: a body over its cap is refused by its
+    Content-Length (413), an anonymous write over one of its limits answered 429 with
+    Retry-After (ops.limits). It reads the session, so while the database is away it answers
+    503 as the views do."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            refused = limits.refusal(request)
+        except DATABASE_AWAY:
+            return database_unavailable(request)
+        return refused or self.get_response(request)

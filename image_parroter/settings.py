@@ -4,6 +4,7 @@ Production: DJANGO_DEBUG=false and DJANGO_SECRET_KEY set; docs/CONFIGURATION.md 
 """
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "widget_tweaks",
     "django_ratelimit",
+    "axes",
     "django_celery_beat",
     "django_celery_results",
     "users",
@@ -78,7 +80,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before CSRF's check, which reads the body: every middleware's request part runs before
+    # any view hook (CSRF checks in process_view). After the others, so that a refusal speaks
+    # the reader's language, counts by session, has the site's headers, and its page's forms
+    # the CSRF cookie they need (CSRF's response part sets it).
+    "image_parroter.middleware.LimitsMiddleware",
     "image_parroter.middleware.DatabaseUnavailableMiddleware",
+    # Last, as its documentation says: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
+]
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "image_parroter.urls"
@@ -230,13 +244,54 @@ FILE_UPLOAD_HANDLERS = [
     "thumbnailer.uploads.SizeLimitedUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_JOB + 5
-# Uploads one client address may send (django-ratelimit's "count/period"); over it, 429 with
-# Retry-After. The address is REMOTE_ADDR, which a trusted proxy's header sets (PROXIES below).
+
+# LIMITS (ops/limits.py, README "Limits")
+# Every anonymous write is counted per client address and per browser session, in Redis by
+# django-ratelimit ("count/period"), before its body is read; over either: 429 with
+# Retry-After. With Redis away nothing is counted and nobody is refused (RATELIMIT_FAIL_OPEN):
+# the site stays usable, and what is made meanwhile waits for the sweep. The address is
+# REMOTE_ADDR, which only a trusted proxy's header sets (PROXIES below); an IPv6 one counts by
+# its /64, for these limits and the login's.
 UPLOAD_RATE = env("UPLOAD_RATE", default="60/m")
+UPLOAD_SESSION_RATE = env("UPLOAD_SESSION_RATE", default="20/m")
+# The web decodes each upload once to check it (a PNG costs about 9 ms of CPU a megapixel):
+# megapixels (width x height, from the headers) one address may send a minute. 1200 lets a
+# person send 20 photos of 12 MP five times a minute, and keeps a client sending giant PNGs
+# to under a fifth of a core; the first upload of a minute always passes, whatever its size.
+UPLOAD_MEGAPIXELS_PER_MINUTE = env.int("UPLOAD_MEGAPIXELS_PER_MINUTE", default=1200)
+USER_BATCH_RATE = env("USER_BATCH_RATE", default="10/m")
+USER_BATCH_SESSION_RATE = env("USER_BATCH_SESSION_RATE", default="3/m")
+# Batches being made at once for one address, or one session; one more is refused.
+USER_BATCHES_UNFINISHED = env.int("USER_BATCHES_UNFINISHED", default=3)
+# Generated accounts kept: the oldest past it are deleted after a batch, at most once a minute.
+GENERATED_USERS_MAX = env.int("GENERATED_USERS_MAX", default=1_000_000)
+# Cancel, retry, share and revoke, of jobs and batches.
+JOB_ACTION_RATE = env("JOB_ACTION_RATE", default="30/m")
+JOB_ACTION_SESSION_RATE = env("JOB_ACTION_SESSION_RATE", default="10/m")
+RATELIMIT_FAIL_OPEN = True
+RATELIMIT_IP_META_KEY = "ops.clients.client_address"
 # django-ratelimit lists the cache backends it has tested; Django's own RedisCache is not on
 # the list, but it counts with Redis's atomic INCR, which is all the library asks for.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
-RATELIMIT_IP_META_KEY = "ops.clients.client_address"
+# A body over its cap is refused (413) by its Content-Length before it is read: an upload's is
+# every file at its largest plus room for the form, any other Django's own cap on form data.
+UPLOAD_BODY_MAX_BYTES = MAX_FILES_PER_JOB * MAX_UPLOAD_BYTES + 1024 * 1024
+BODY_MAX_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+# The admin login (django-axes): LOGIN_FAILURE_LIMIT wrong passwords from one address, or for
+# one username from one address, lock that out for LOGIN_COOLOFF_SECONDS, counted again from
+# each attempt made meanwhile; never a username alone, so nobody can lock the real admin out
+# from everywhere. `manage.py axes_reset` lifts every lockout (README "Limits").
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_COOLOFF_SECONDS = env.int("LOGIN_COOLOFF_SECONDS", default=900)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_COOLOFF_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "ops.limits.client_network"
+AXES_LOCKOUT_CALLABLE = "ops.limits.login_locked_out"
+# What a failed login leaves for staff (admin: access attempts) and the logs holds no CSRF
+# token; no banner at every start.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
 
 # CELERY
 CELERY_BROKER_URL = REDIS_URL

@@ -149,6 +149,21 @@ def _open(source: BinaryIO, *, max_pixels: int) -> Image.Image:
     return image
 
 
+def pixels(source: BinaryIO) -> int:
+    """Width x height as the header says, nothing decoded (what inspect would decode); 0 for a
+    file that is not an allowed image or is far past the pixel limit (inspect refuses those
+    without decoding them)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(source, formats=ALLOWED_FORMATS)
+        return image.width * image.height
+    except DECODE_ERRORS:
+        return 0
+    finally:
+        source.seek(0)
+
+
 def _format(image: Image.Image) -> str:
     return "JPEG" if image.format == "MPO" else image.format
 

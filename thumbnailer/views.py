@@ -11,12 +11,17 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from storages.backends.s3 import S3Storage
 
-from ops import ratelimits
+from ops import limits
 from ops.models import JobStatus
 from ops.owners import owner_token
-from ops.responses import form_errors_json, unchanged_since_seen, wants_json
+from ops.responses import (
+    form_errors_json,
+    too_many_requests,
+    unchanged_since_seen,
+    wants_json,
+)
 
-from . import services
+from . import imaging, services
 from .forms import UploadForm
 from .models import ThumbnailJob
 
@@ -55,13 +60,11 @@ def upload(request):
     """The upload form, and this session's recent jobs."""
     status = 200
     if request.method == "POST":
-        if wait := ratelimits.upload_wait(request):
-            message = gettext(
-                "Too many uploads from your address: please wait %(wait)s s and send again."
-            ) % {"wait": wait}
-            response = HttpResponse(message, status=429, content_type="text/plain")
-            response["Retry-After"] = str(wait)
-            return response
+        # The upload rates were counted before its body was read (ops.limits); what its images
+        # would cost to decode is known from their headers, before any is decoded.
+        pixels = sum(imaging.pixels(upload) for upload in request.FILES.getlist("images"))
+        if wait := limits.megapixels_wait(request, pixels):
+            return too_many_requests(request, limits.TOO_MANY_PIXELS, wait)
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             try:

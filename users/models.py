@@ -13,6 +13,9 @@ class UserBatch(BackgroundJob):
 
     total = models.PositiveIntegerField(_("users requested"))
     created = models.PositiveIntegerField(_("users created"), default=0)
+    # The address that asked for it, as a keyed hash (ops.limits.client_tag), to count the
+    # batches each address has unfinished; never the address, and no admin form shows it.
+    client = models.CharField(_("client"), max_length=64, blank=True, db_index=True, editable=False)
 
     class Meta(BackgroundJob.Meta):
         verbose_name = _("user batch")

@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from ops import dispatch
+from ops import dispatch, redis_client
 
 from .models import User, UserBatch
 
@@ -21,13 +23,21 @@ EVEN_BYTES = 4 * len(LETTERS)
 BYTE_TO_LETTER = bytes(LETTERS[byte % len(LETTERS)] for byte in range(EVEN_BYTES)).ljust(256)
 UNEVEN_BYTES = bytes(range(EVEN_BYTES, 256))
 CHUNK_PAUSE_SECONDS = 0.01
+# The ceiling's purge (users_over_ceiling_purge) reads every generated account (0.4 to 0.7 s
+# at a million, bench/README.md): it runs after a batch at most once this often, whichever
+# worker makes it; meanwhile the accounts may pass the ceiling by what is made in that time.
+PURGE_INTERVAL_SECONDS = 60
+PURGE_MARK = "users:ceiling_purge"
+# Generated accounts deleted per statement by the purge.
+PURGE_CHUNK_SIZE = 1000
 
 
-def user_batch_create(*, total: int, owner: str = "") -> UserBatch:
-    """Record a batch of `total` random users for `owner` (a session's owner token; empty from
-    the shell) and send it to the workers after commit."""
+def user_batch_create(*, total: int, owner: str = "", client: str = "") -> UserBatch:
+    """Record a batch of `total` random users for `owner` (a session's owner token) asked for
+    by `client` (its address's keyed hash), both empty from the shell, and send it to the
+    workers after commit."""
     with transaction.atomic():
-        batch = UserBatch.objects.create(total=total, owner=owner)
+        batch = UserBatch.objects.create(total=total, owner=owner, client=client)
         dispatch.send(batch)
     return batch
 
@@ -137,3 +147,34 @@ def _add_chunk(*, batch_pk, chunk_size: int) -> bool:
             updated_at=now,
         )
     return created < batch.total
+
+
+def users_purge_due() -> bool:
+    """Whether the ceiling's purge is due (none ran in the last PURGE_INTERVAL_SECONDS); the
+    mark in Redis that says so is set meanwhile. Not with Redis away: the next batch sees."""
+    try:
+        return cache.add(PURGE_MARK, 1, PURGE_INTERVAL_SECONDS)
+    except redis_client.ERRORS:
+        return False
+
+
+def users_over_ceiling_purge(*, ceiling: int | None = None) -> int:
+    """Delete the oldest generated accounts past `ceiling` (GENERATED_USERS_MAX): the newest
+    that many stay. Never staff (User.objects.generated()), nor users of a batch still being
+    made, which counts them. Returns how many went.
+
+    The cut is the ceiling-th newest account, so two purges at once delete the same ones."""
+    ceiling = settings.GENERATED_USERS_MAX if ceiling is None else ceiling
+    older = User.objects.generated().exclude(batch__in=UserBatch.objects.unfinished())
+    if ceiling > 0:
+        newest = older.order_by("-date_joined", "-id").values_list("date_joined", "id")
+        cut = next(iter(newest[ceiling - 1 : ceiling]), None)
+        if cut is None:
+            return 0
+        joined, pk = cut
+        older = older.filter(Q(date_joined__lt=joined) | Q(date_joined=joined, id__lt=pk))
+    oldest_first = older.order_by("date_joined", "id").values_list("pk", flat=True)
+    deleted = 0
+    while chunk := list(oldest_first[:PURGE_CHUNK_SIZE]):
+        deleted += User.objects.filter(pk__in=chunk).delete()[1].get(User._meta.label, 0)
+    return deleted

@@ -44,5 +44,7 @@ def user_batch_fill(self, batch_id: str) -> int:
     )
     if not done:
         dispatch.send(batch)
+    elif services.users_purge_due():  # the ceiling on generated accounts
+        run_off_loop(services.users_over_ceiling_purge)
     batch.refresh_from_db()
     return batch.created

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ops import limits
 from ops.owners import owner_token
 from ops.responses import form_errors_json, unchanged_since_seen, wants_json
 
@@ -69,7 +70,9 @@ def generate(request):
     form = GenerateUsersForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         batch = services.user_batch_create(
-            total=form.cleaned_data["total"], owner=owner_token(request, create=True)
+            total=form.cleaned_data["total"],
+            owner=owner_token(request, create=True),
+            client=limits.client_tag(request),
         )
         # It goes away when the batch's live part ends (static/follow.js).
         on_the_way = ngettext(

@@ -32,6 +32,7 @@ sys.path.insert(0, str(BASE_DIR / "scripts"))
 import devstack  # noqa: E402
 
 free_port = devstack.free_port
+RAISED_LIMITS = devstack.RAISED_LIMITS
 
 # The test being run (the root conftest sets it), which must be marked to start processes.
 current_test = None

@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from image_parroter.tests.processes import (
+    RAISED_LIMITS,
     Person,
     manage,
     object_storage_env,
@@ -154,7 +155,7 @@ def test_work_goes_on_when_a_worker_host_dies_and_another_loses_its_link(
     web_env = {
         **env,
         "DJANGO_ALLOWED_HOSTS": web.address,
-        "UPLOAD_RATE": "100000/m",
+        **RAISED_LIMITS,
         "USERS_GENERATE_MAX": str(TOTAL),
     }
     made, done_jobs, done_batches = (

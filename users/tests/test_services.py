@@ -3,6 +3,7 @@
 import re
 import string
 import threading
+from datetime import timedelta
 from itertools import cycle
 
 import pytest
@@ -156,3 +157,34 @@ def test_two_concurrent_fills_of_one_batch_make_exactly_n():
     # One dispatch delivered twice is one attempt, counted once however the two race.
     assert (batch.status, batch.created, batch.attempts) == ("done", 3000, 1)
     assert batch.users.count() == 3000 == User.objects.count()
+
+
+def test_the_ceiling_purge_deletes_the_oldest_generated_accounts_never_staff():
+    old, new = UserBatch.objects.create(total=30), UserBatch.objects.create(total=20)
+    for batch in (old, new):
+        services.user_batch_fill(batch=batch, chunk_size=10)
+    # The old batch's users joined a day earlier, in the order of their ids.
+    for offset, user in enumerate(old.users.order_by("id")):
+        User.objects.filter(pk=user.pk).update(
+            date_joined=user.date_joined - timedelta(days=1, seconds=-offset)
+        )
+    oldest = list(old.users.order_by("id").values_list("pk", flat=True))
+    # The two oldest of all became staff: they are never purged, nor counted.
+    User.objects.filter(pk__in=oldest[:2]).update(is_staff=True)
+    User.objects.filter(pk=oldest[1]).update(is_staff=False, is_superuser=True)
+    unfinished = UserBatch.objects.create(total=100)
+    services._add_chunk(batch_pk=unfinished.pk, chunk_size=5)  # being made: not purged
+
+    # 28 + 20 generated accounts: 10 past the ceiling.
+    assert services.users_over_ceiling_purge(ceiling=38) == 10
+
+    kept = set(User.objects.values_list("pk", flat=True))
+    assert set(oldest[:2]) <= kept  # staff
+    assert not set(oldest[2:12]) & kept  # the ten oldest generated accounts
+    assert set(oldest[12:]) | set(new.users.values_list("pk", flat=True)) <= kept
+    assert unfinished.users.count() == 5
+    assert User.objects.generated().exclude(batch=unfinished).count() == 38
+    # Under the ceiling there is nothing to do; a ceiling of 0 keeps no generated account.
+    assert services.users_over_ceiling_purge(ceiling=38) == 0
+    assert services.users_over_ceiling_purge(ceiling=0) == 38
+    assert User.objects.count() == 2 + 5
