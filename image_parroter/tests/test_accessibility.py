@@ -7,7 +7,6 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import OperationalError
 
 from thumbnailer import services
@@ -154,9 +153,6 @@ def user_states(walk: Walk, page, monkeypatch) -> None:
 
 
 def admin_states(walk: Walk, page) -> None:
-    # The project's own schedules, which a migration makes (the test database starts empty).
-    call_command("migrate", "ops", "0001", verbosity=0)
-    call_command("migrate", "ops", verbosity=0)
     get_user_model().objects.create_superuser("admin", "admin@example.com", "a long password")
     page.goto("/admin/login/?next=/admin/django_celery_beat/periodictask/")
     walk.look(page, "admin: login")
@@ -190,7 +186,7 @@ def no_script_states(walk: Walk, page, language: str) -> None:
 
 @pytest.mark.parametrize("language", LOCALES)
 def test_every_state_passes_axe_and_reflows_at_320_px(
-    browser, live_server, sent_tasks, monkeypatch, language
+    browser, live_server, sent_tasks, monkeypatch, schedules, language
 ):
     axe_source()  # skips (fails in CI) without axe-core
     walk = Walk()
