@@ -363,6 +363,8 @@ FRONT_IDLE_TIMEOUT = env.int("FRONT_IDLE_TIMEOUT", default=30)
 # to a site, and only those in the middle of a request count): room for a few dozen people
 # behind one NAT, not for one client that keeps the front's connections.
 FRONT_CONNECTIONS_PER_ADDRESS = env.int("FRONT_CONNECTIONS_PER_ADDRESS", default=64)
+# The addresses that take an upload's large body (the upload form's); every other one takes 1 MiB.
+FRONT_UPLOAD_PATHS = ["/"]
 # A load balancer or TLS terminator in front of the front: its addresses or networks, whose
 # X-Forwarded-For (the client) and X-Forwarded-Proto the front believes. Empty: none.
 FRONT_TRUSTED_PROXIES = env.list("FRONT_TRUSTED_PROXIES", default=[])

@@ -9,6 +9,7 @@ the front still sends files itself.
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -45,6 +46,12 @@ def _path(value) -> str:
     return text
 
 
+def _location(path: str) -> str:
+    if not re.fullmatch(r"/[\w/.-]*", path):
+        raise ImproperlyConfigured(f"The front cannot name the location {path!r}.")
+    return path
+
+
 def _listen(address: str, port: int) -> str:
     ip = ipaddress.ip_address(address)
     return f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
@@ -69,6 +76,7 @@ def render() -> str:
         "header_timeout": settings.FRONT_HEADER_TIMEOUT,
         "idle_timeout": settings.FRONT_IDLE_TIMEOUT,
         "connections_per_address": settings.FRONT_CONNECTIONS_PER_ADDRESS,
+        "upload_paths": [_location(path) for path in settings.FRONT_UPLOAD_PATHS],
         "upload_body_max": settings.MAX_FILES_PER_JOB * settings.MAX_UPLOAD_BYTES + FORM_ROOM,
     }
     template = Engine().from_string(TEMPLATE.read_text())

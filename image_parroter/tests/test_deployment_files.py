@@ -106,6 +106,10 @@ def test_compose_checks_the_health_of_every_long_running_service_but_beat():
     assert unchecked == {"migrate", "beat"}
 
 
+def test_the_front_is_the_procfiles_first_process_so_it_gets_make_runs_port():
+    assert next(iter(procfile())) == "front"
+
+
 def test_procfile_and_compose_run_the_same_commands():
     services, processes = compose(), procfile()
     assert set(processes) == set(PROCESSES)

@@ -67,6 +67,7 @@ def test_without_a_trusted_proxy_nothing_a_client_says_of_itself_is_believed(fro
         ("WEB_SOCKET", "/tmp/a;b/web.sock"),
         ("FRONT_ADDRESS", "localhost"),
         ("FRONT_TRUSTED_PROXIES", ["10.0.0.1; allow all"]),
+        ("FRONT_UPLOAD_PATHS", ["/ { return 200; }"]),
     ],
 )
 def test_a_value_nginx_would_read_otherwise_is_refused(front_settings, name, value):
