@@ -79,3 +79,13 @@ def test_a_value_nginx_would_read_otherwise_is_refused(front_settings, name, val
 def test_an_ipv6_address_is_listened_on_in_brackets(front_settings):
     front_settings.FRONT_ADDRESS, front_settings.FRONT_PORT = "::1", 8000
     assert directive(front.render(), "listen") == ["[::1]:8000"]
+
+
+def test_the_front_drops_an_idle_connection_to_gunicorn_before_gunicorn_does(front_settings):
+    """Else a request sent on it as gunicorn closes it is reset: a 502 for an upload."""
+    from gunicorn.config import Keepalive
+
+    upstream = re.search(r"upstream web \{([^}]*)\}", front.render())[1]
+    (timeout,) = directive(upstream, "keepalive_timeout")
+    assert "--keep-alive" not in (front_settings.BASE_DIR / "Procfile").read_text()
+    assert float(timeout.removesuffix("s")) < Keepalive.default
