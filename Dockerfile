@@ -10,10 +10,18 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-# Static files are collected at build time; the throwaway key only lets settings load.
+# Static files are collected at build time; the throwaway key only lets settings load. The
+# front (nginx) keeps its files in /app/var; gunicorn's socket has a folder of its own, which
+# compose shares between the front and the web.
 RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
-    && useradd --create-home parroter && mkdir -p /app/media && chown parroter /app/media
+    && useradd --create-home parroter \
+    && mkdir -p /app/media /app/var /run/parroter \
+    && chown parroter /app/media /app/var /run/parroter && chmod 700 /run/parroter
 USER parroter
 
+# The front listens on every address of the container; gunicorn only on its Unix socket, and
+# believes what the front there says of the client (docs/FRONT.md).
+ENV PORT=8000 FRONT_ADDRESS=0.0.0.0 WEB_SOCKET=/run/parroter/web.sock DJANGO_TRUSTED_PROXIES=unix
 EXPOSE 8000
-CMD ["gunicorn", "image_parroter.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
+# By itself the image serves through its front: honcho runs the Procfile's front and web.
+CMD ["honcho", "start", "front", "web"]

@@ -6,6 +6,8 @@ from image_parroter.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 CELERY_IMPORTS = ["bench.tutorial"]
+# The baseline's upload takes as large a body as the project's, through the same front.
+FRONT_UPLOAD_PATHS = [*FRONT_UPLOAD_PATHS, "/tutorial/"]  # noqa: F405
 
 # bench/costs.py counts the SQL statements of the web and the worker from their logs (Django
 # logs each statement at DEBUG while DEBUG is on).

@@ -1,8 +1,9 @@
 """The processes `make run` starts, on free ports and throwaway data, for whole-path benchmarks.
 
-`scripts/devstack.py run` (honcho with the Procfile: gunicorn 2x4, the worker exactly as
-documented, beat) against a private redis-server, a temporary SQLite database and media
-folder, with `bench.settings` so that the tutorial baseline shares the web and the worker.
+`scripts/devstack.py run` (honcho with the Procfile: the front, gunicorn 2x4 behind it, the
+worker exactly as documented, beat) against a private redis-server, a temporary SQLite
+database and media folder, with `bench.settings` so that the tutorial baseline shares the web
+and the worker.
 With `object_storage=True` the media go to a bucket of moto's S3-compatible server on
 loopback instead (MEDIA_STORAGE=storages.backends.s3.S3Storage), and nothing to the folder.
 """
@@ -82,8 +83,13 @@ def make_run_stack(extra_env: dict | None = None, *, object_storage: bool = Fals
             "MEDIA_ROOT": str(tmp / "media"),
             "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
             "PORT": str(web_port),
-            # Every benchmark client asks from 127.0.0.1, far faster than a person.
+            # The front's folder and gunicorn's socket, this stack's own.
+            "FRONT_DIR": str(tmp / "front"),
+            "WEB_SOCKET": str(tmp / "run" / "web.sock"),
+            # Every benchmark client asks from 127.0.0.1, far faster than a person, and the
+            # front would count their requests in progress as one address's.
             **devstack.RAISED_LIMITS,
+            "FRONT_CONNECTIONS_PER_ADDRESS": "10000",
             **storage_env,
             **(extra_env or {}),
         }

@@ -408,6 +408,28 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 
+# FRONT (nginx before gunicorn: `manage.py front` renders ops/nginx.conf, docs/FRONT.md)
+# Where it listens: the image listens on every address (FRONT_ADDRESS=0.0.0.0), PORT as honcho
+# gives it. WEB_SOCKET is gunicorn's Unix socket (scripts/devstack.py, the Dockerfile and
+# compose name it); FRONT_DIR keeps the rendered file and the bodies being received.
+FRONT_ADDRESS = env("FRONT_ADDRESS", default="127.0.0.1")
+FRONT_PORT = env.int("PORT", default=8000)
+WEB_SOCKET = env("WEB_SOCKET", default="")
+FRONT_DIR = Path(env("FRONT_DIR", default=str(BASE_DIR / "var" / "front")))
+# Seconds a client may take to send its whole request header, and to go quiet in the middle
+# of a body or of reading an answer; then the front closes the connection.
+FRONT_HEADER_TIMEOUT = env.int("FRONT_HEADER_TIMEOUT", default=10)
+FRONT_IDLE_TIMEOUT = env.int("FRONT_IDLE_TIMEOUT", default=30)
+# Requests in progress from one client address at once (a browser keeps at most 6 connections
+# to a site, and only those in the middle of a request count): room for a few dozen people
+# behind one NAT, not for one client that keeps the front's connections.
+FRONT_CONNECTIONS_PER_ADDRESS = env.int("FRONT_CONNECTIONS_PER_ADDRESS", default=64)
+# The addresses that take an upload's large body (the upload form's); every other one takes 1 MiB.
+FRONT_UPLOAD_PATHS = ["/"]
+# A load balancer or TLS terminator in front of the front: its addresses or networks, whose
+# X-Forwarded-For (the client) and X-Forwarded-Proto the front believes. Empty: none.
+FRONT_TRUSTED_PROXIES = env.list("FRONT_TRUSTED_PROXIES", default=[])
+
 # SECURITY (production defaults follow DEBUG; `manage.py check --deploy` passes with DEBUG off)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

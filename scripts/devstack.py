@@ -5,6 +5,8 @@
 
 `run` uses the Redis at REDIS_URL when it answers (or the Sentinels it names), else starts the
 virtualenv's redis-server on that port with its data (append-only file on) under var/redis.
+gunicorn listens on the Unix socket WEB_SOCKET (var/run/web.sock unless set), in a folder only
+this user can enter, and believes the front there (DJANGO_TRUSTED_PROXIES=unix).
 `test` uses TEST_REDIS_URL when it answers, else a throwaway redis-server on a free port, so the
 suite never flushes a Redis someone else is using. Either way a Redis this script started is
 stopped when it ends.
@@ -178,6 +180,9 @@ def run() -> int:
     else:
         port = urlsplit(url).port or 6379
         redis_proc = start_redis(port, BASE_DIR / "var" / "redis", append_only=True)
+    socket_path = Path(env.setdefault("WEB_SOCKET", str(BASE_DIR / "var" / "run" / "web.sock")))
+    socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    env.setdefault("DJANGO_TRUSTED_PROXIES", "unix")
     port = env.get("PORT", "8000")
     print(f"devstack: http://127.0.0.1:{port}/  (Ctrl-C stops everything)", flush=True)
     honcho = [sys.executable, "-m", "honcho", "start", "--port", port]

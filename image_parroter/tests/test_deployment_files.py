@@ -18,7 +18,9 @@ from django.conf import settings
 from image_parroter.tests.processes import free_port, http_answers
 from image_parroter.tests.waiting import budget
 
-PROCESSES = ("web", "worker", "beat", "flower")
+PROCESSES = ("front", "web", "worker", "beat", "flower")
+# What compose needs from whoever starts it.
+SECRETS = {"DJANGO_SECRET_KEY": "x", "REDIS_PASSWORD": "y"}
 
 
 def without_bind(command: str) -> list[str]:
@@ -52,7 +54,7 @@ def docker_compose(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
 
-STACK = {"redis", "postgres", "migrate", "web", "worker", "beat"}
+STACK = {"redis", "postgres", "migrate", "front", "web", "worker", "beat"}
 
 
 @pytest.mark.parametrize(
@@ -64,22 +66,22 @@ STACK = {"redis", "postgres", "migrate", "web", "worker", "beat"}
     ],
 )
 def test_docker_compose_accepts_the_file(profile, services):
-    checked = docker_compose(*profile, "config", "-q", DJANGO_SECRET_KEY="x")
+    checked = docker_compose(*profile, "config", "-q", **SECRETS)
     assert checked.returncode == 0, checked.stderr
-    listed = docker_compose(*profile, "config", "--services", DJANGO_SECRET_KEY="x")
+    listed = docker_compose(*profile, "config", "--services", **SECRETS)
     assert set(listed.stdout.split()) == services
 
 
-def test_docker_compose_refuses_to_run_without_a_secret_key():
-    checked = docker_compose("config", "-q")
+@pytest.mark.parametrize("secret", sorted(SECRETS))
+def test_docker_compose_refuses_to_run_without_its_secrets(secret):
+    others = {name: value for name, value in SECRETS.items() if name != secret}
+    checked = docker_compose("config", "-q", **others)
     assert checked.returncode != 0
-    assert "set DJANGO_SECRET_KEY to a long random string" in checked.stderr
+    assert f"set {secret} to a long random string" in checked.stderr
 
 
 def images(**env: str) -> dict:
-    config = json.loads(
-        docker_compose("config", "--format", "json", DJANGO_SECRET_KEY="x", **env).stdout
-    )
+    config = json.loads(docker_compose("config", "--format", "json", **SECRETS, **env).stdout)
     services = config["services"]
     return {
         "redis": services["redis"]["image"],
@@ -108,11 +110,60 @@ def test_compose_checks_the_health_of_every_long_running_service_but_beat():
     assert unchecked == {"migrate", "beat"}
 
 
+def test_the_front_is_the_procfiles_first_process_so_it_gets_make_runs_port():
+    assert next(iter(procfile())) == "front"
+
+
 def test_procfile_and_compose_run_the_same_commands():
     services, processes = compose(), procfile()
     assert set(processes) == set(PROCESSES)
     for name in PROCESSES:
         assert without_bind(services[name]["command"]) == without_bind(processes[name]), name
+
+
+def compose_config() -> dict:
+    """docker-compose.yml as Docker Compose reads it, with the variables set."""
+    return json.loads(docker_compose("config", "--format", "json", **SECRETS).stdout)["services"]
+
+
+def test_only_the_front_faces_clients_and_gunicorn_is_on_a_socket_it_shares_with_it():
+    services = compose_config()
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"front"}  # and Flower, in its own profile
+    assert services["front"]["ports"][0]["target"] == 8000
+    socket_path, words = services["web"]["environment"]["WEB_SOCKET"], services["web"]["command"]
+    assert words[words.index("--bind") + 1] == f"unix:{socket_path}"
+    assert services["web"]["environment"]["DJANGO_TRUSTED_PROXIES"] == "unix"
+    mounts = {
+        name: {volume["target"]: volume for volume in service.get("volumes", [])}
+        for name, service in services.items()
+    }
+    folder = str(Path(socket_path).parent)
+    holders = {name for name, targets in mounts.items() if folder in targets}
+    assert holders == {"front", "web"}
+    assert mounts["front"][folder]["source"] == mounts["web"][folder]["source"]
+    # The front reads the media it sends (X-Accel-Redirect), and cannot change them.
+    media = services["front"]["environment"]["MEDIA_ROOT"]
+    assert mounts["front"][media]["read_only"] is True
+
+
+def test_compose_redis_asks_for_the_password_every_client_gives():
+    services = compose_config()
+    assert "--requirepass y" in shlex.join(services["redis"]["command"])
+    assert services["redis"]["environment"]["REDISCLI_AUTH"] == "y"
+    assert "PONG" in shlex.join(services["redis"]["healthcheck"]["test"])
+    for name, service in services.items():
+        if "REDIS_URL" in service.get("environment", {}):
+            assert service["environment"]["REDIS_URL"] == "redis://:y@redis:6379/0", name
+
+
+def test_the_image_by_itself_serves_through_its_front():
+    dockerfile = (settings.BASE_DIR / "Dockerfile").read_text()
+    cmd = re.search(r"^CMD (.+)$", dockerfile, re.MULTILINE)[1]
+    assert json.loads(cmd) == ["honcho", "start", "front", "web"]
+    env = dict(re.findall(r"(\w+)=(\S+)", re.search(r"^ENV PORT=.+$", dockerfile, re.M)[0]))
+    assert env["DJANGO_TRUSTED_PROXIES"] == "unix" and env["FRONT_ADDRESS"] == "0.0.0.0"
+    assert "--bind unix:$WEB_SOCKET" in procfile()["web"]
 
 
 def test_worker_runs_under_gevent_and_there_is_one_beat():

@@ -477,3 +477,26 @@ def test_a_revoked_share_link_is_a_404_at_once_even_where_it_was_opened(client, 
 
 def test_a_job_never_shared_opens_for_no_key(client, owner_job):
     assert Client().get(f"/jobs/{owner_job.pk}/?key=").status_code == 404
+
+
+def test_through_the_front_a_download_is_an_x_accel_redirect_and_without_it_the_file(
+    client, owner_job, settings
+):
+    """The front offers to send files (X-Sendfile-Type); only the front on gunicorn's socket
+    (DJANGO_TRUSTED_PROXIES=unix: REMOTE_ADDR empty) is believed."""
+    run_job(owner_job)
+    settings.TRUSTED_PROXIES = ["unix"]
+    url, offer = f"/jobs/{owner_job.pk}/download", {"HTTP_X_SENDFILE_TYPE": "X-Accel-Redirect"}
+    through_front = client.get(url, REMOTE_ADDR="", **offer)
+    assert through_front.status_code == 200 and through_front.content == b""
+    assert through_front["X-Accel-Redirect"] == f"/_media/{owner_job.archive.name}"
+    assert through_front["Content-Type"] == "application/zip"
+    assert through_front["Content-Disposition"].startswith('attachment; filename="thumbnails-')
+    image = owner_job.images.get()
+    preview = client.get(f"/jobs/{owner_job.pk}/images/{image.pk}/128", REMOTE_ADDR="", **offer)
+    assert preview["X-Accel-Redirect"] == f"/_media/{image.thumbnails['128']}"
+    assert preview["Content-Type"] == "image/jpeg"
+    # A client that makes the offer itself gets the file from Django, as does gunicorn alone.
+    for direct in (client.get(url, **offer), client.get(url)):
+        assert "X-Accel-Redirect" not in direct
+        assert zipfile.is_zipfile(BytesIO(b"".join(direct.streaming_content)))
