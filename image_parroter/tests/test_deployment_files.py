@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import secrets
 import shlex
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import requests
 import yaml
 from django.conf import settings
 
-from image_parroter.tests.processes import free_port, http_answers
+from image_parroter.tests.processes import free_port, http_answers, manage
 from image_parroter.tests.waiting import budget
 
 PROCESSES = ("front", "web", "worker", "beat", "flower")
@@ -145,6 +146,25 @@ def test_only_the_front_faces_clients_and_gunicorn_is_on_a_socket_it_shares_with
     # The front reads the media it sends (X-Accel-Redirect), and cannot change them.
     media = services["front"]["environment"]["MEDIA_ROOT"]
     assert mounts["front"][media]["read_only"] is True
+
+
+# What compose runs on plain HTTP at 127.0.0.1, and its comment says to drop behind TLS.
+PLAIN_HTTP = ("DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_COOKIES", "DJANGO_SECURE_HSTS_SECONDS")
+
+
+def test_check_deploy_passes_with_composes_environment_behind_tls():
+    environment = compose_config()["web"]["environment"]
+    assert set(PLAIN_HTTP) <= set(environment)
+    behind_tls = {name: value for name, value in environment.items() if name not in PLAIN_HTTP}
+    behind_tls["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    report = "from django.conf import settings as s; print(s.DEBUG, s.SECURE_PROXY_SSL_HEADER)"
+
+    checked = manage("check", "--deploy", "--fail-level", "WARNING", **behind_tls)
+    seen = manage("shell", "-v", "0", "-c", report, **behind_tls)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The scheme is the front's word (X-Forwarded-Proto), which compose's gunicorn believes.
+    assert seen.stdout.split() == ["False", "('HTTP_X_FORWARDED_PROTO',", "'https')"]
 
 
 def test_compose_redis_asks_for_the_password_every_client_gives():
