@@ -157,6 +157,7 @@ def test_check_deploy_passes_with_composes_environment_behind_tls():
     assert set(PLAIN_HTTP) <= set(environment)
     behind_tls = {name: value for name, value in environment.items() if name not in PLAIN_HTTP}
     behind_tls["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    behind_tls["DJANGO_ALLOW_ASYNC_UNSAFE"] = None  # the browser tests' (conftest.py)
     report = "from django.conf import settings as s; print(s.DEBUG, s.SECURE_PROXY_SSL_HEADER)"
 
     checked = manage("check", "--deploy", "--fail-level", "WARNING", **behind_tls)
