@@ -83,5 +83,5 @@ def test_error_text_keeps_a_4_5_to_1_contrast(phone, color_scheme):
     page.locator("main form").evaluate("form => { form.noValidate = true; }")
     page.locator("main form").get_by_role("button").click()
     error = page.locator(".field-errors li").first
-    assert error.is_visible()
+    error.wait_for()  # the refused form, once it has come back
     assert error.evaluate(CONTRAST) >= 4.5
