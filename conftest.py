@@ -49,6 +49,11 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(marker)
 
 
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("own_servers") and connection.vendor != "sqlite":
+        pytest.skip("brings its own servers, whatever the database: run once, on the SQLite leg")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item):
     """running_process() refuses to start a process for a test not marked `worker`: a test

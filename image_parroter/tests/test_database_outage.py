@@ -17,7 +17,7 @@ from image_parroter.tests.processes import Person, manage
 from image_parroter.tests.waiting import budget, wait_for
 from thumbnailer.tests.images import image_bytes
 
-pytestmark = [pytest.mark.worker, pytest.mark.slow]
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.own_servers]
 
 TOTAL = 500
 # Enough work that both are still running when the database goes: a batch made one user per

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.db import connection
 
 from bench.stack import make_run_stack
 from image_parroter.tests.waiting import budget
@@ -21,7 +20,7 @@ from image_parroter.tests.waiting import budget
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import slow_clients
 
-pytestmark = [pytest.mark.slow, pytest.mark.worker]
+pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.own_servers]
 
 HEADER_TIMEOUT = 2
 PER_ADDRESS = 64
@@ -29,8 +28,6 @@ PER_ADDRESS = 64
 
 @pytest.fixture(scope="module")
 def site():
-    if connection.vendor != "sqlite":
-        pytest.skip("brings its own SQLite stack: run once, on the SQLite leg")
     env = {
         "DJANGO_SETTINGS_MODULE": "image_parroter.settings",
         "FRONT_HEADER_TIMEOUT": str(HEADER_TIMEOUT),

@@ -31,7 +31,7 @@ from image_parroter.tests.processes import (
 from image_parroter.tests.waiting import budget, wait_for
 from thumbnailer.tests.images import image_bytes
 
-pytestmark = [pytest.mark.worker, pytest.mark.slow]
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.own_servers]
 
 TOTAL, JOBS, IMAGES_PER_JOB, SIZES = 200_000, 40, 3, [128, 256]
 PHOTO = image_bytes(size=(1600, 1200))

@@ -137,6 +137,7 @@ PEOPLE_WAITING = {"NoWorkerSeen", "ThumbnailsWaiting"}
 
 @pytest.mark.slow
 @pytest.mark.worker
+@pytest.mark.own_servers
 @pytest.mark.django_db(transaction=True)
 def test_a_stopped_worker_fires_the_alerts_for_people_waiting_then_they_clear(
     prometheus_programs, own_redis, schedules, tmp_path, media_root

@@ -12,7 +12,12 @@ from thumbnailer.models import ThumbnailJob
 from thumbnailer.tests.images import image_bytes
 from users.models import UserBatch
 
-pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.slow,
+    pytest.mark.own_servers,
+    pytest.mark.django_db(transaction=True),
+]
 
 BATCH = 50
 # Two images a job: a chord, whose results and counter are the result backend's.
