@@ -9,6 +9,7 @@ loopback instead (MEDIA_STORAGE=storages.backends.s3.S3Storage), and nothing to 
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -90,6 +91,8 @@ def make_run_stack(extra_env: dict | None = None, *, object_storage: bool = Fals
             # front would count their requests in progress as one address's.
             **devstack.RAISED_LIMITS,
             "FRONT_CONNECTIONS_PER_ADDRESS": "10000",
+            # Through the front, /metrics asks for the token, as it does of any Prometheus.
+            "METRICS_TOKEN": secrets.token_urlsafe(24),
             **storage_env,
             **(extra_env or {}),
         }

@@ -356,9 +356,9 @@ def beside_the_jobs(stack: Stack, data: bytes, clients: int, users: int = 0) -> 
 
 
 def scrape_case(stack: Stack, scrapes: int) -> dict:
-    """GET /metrics (from loopback: no token) while 1,000 messages wait, 500 in each queue:
-    the worker stops taking from both meanwhile (Celery's cancel_consumer), and the messages
-    are dropped after. ops/tests/test_metrics.py checks that a scrape asks Redis the same
+    """GET /metrics (through the front, with the token) while 1,000 messages wait, 500 in each
+    queue: the worker stops taking from both meanwhile (Celery's cancel_consumer), and the
+    messages are dropped after. ops/tests/test_metrics.py checks that a scrape asks Redis the same
     whatever the backlog; this is what it takes."""
     app = celery_client(stack)
     queues = ("thumbnails", "default")
@@ -370,10 +370,12 @@ def scrape_case(stack: Stack, scrapes: int) -> dict:
 
     async def scrape_all() -> list[float]:
         client, took = Client(stack.url), []
+        token = {"Authorization": f"Bearer {stack.env['METRICS_TOKEN']}"}
         async with client.session:
             for _ in range(scrapes + 1):  # the first one connects
                 started = time.perf_counter()
-                status, text = await client.get("/metrics")
+                async with client.session.get("/metrics", headers=token) as response:
+                    status, text = response.status, await response.text()
                 took.append(time.perf_counter() - started)
                 assert status == 200 and 'queue="thumbnails"} 500.0' in text, text
         return took[1:]
