@@ -222,9 +222,8 @@ def test_a_batch_is_refused_while_its_address_or_session_has_unfinished_ones(set
     assert first.post(**generate).status_code == 302
 
 
-def test_a_batch_keeps_a_keyed_hash_of_its_address_which_the_admin_never_shows(
-    settings, sent_tasks
-):
+def test_a_batch_keeps_a_keyed_hash_of_its_address_not_the_address(settings, sent_tasks):
+    """(That the admin never shows it: ops/tests/test_owners.py walks every admin page.)"""
     address = new_address()
     client = visitor(address)
     client.post("/users/generate/", {"total": "50"})
@@ -233,10 +232,6 @@ def test_a_batch_keeps_a_keyed_hash_of_its_address_which_the_admin_never_shows(
 
     assert batch.client == limits.client_tag(request)
     assert address not in batch.client and len(batch.client) == 64
-    staff = visitor()
-    staff.force_login(get_user_model().objects.create_superuser("boss", "b@example.com", "pw"))
-    page = staff.get(reverse("admin:users_userbatch_change", args=[batch.pk])).content.decode()
-    assert page.count(str(batch.pk)) and batch.client not in page and address not in page
 
 
 def test_an_ipv6_client_is_counted_by_its_slash_64(settings):

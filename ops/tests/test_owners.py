@@ -57,6 +57,7 @@ def test_staff_see_no_session_key_owner_token_or_share_key_anywhere(visitor, vie
         "session key": visitor.session.session_key,
         "owner token": visitor.session[owners.SESSION_KEY],
         "share key": job.share_key,
+        "keyed hash of the address": batch.client,
     }
     assert job.owner == batch.owner == secrets_held["owner token"]
     assert all(secrets_held.values())
