@@ -11,6 +11,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager, suppress
+from http.client import RemoteDisconnected
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ import requests
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from urllib3.exceptions import ProtocolError
 
 from image_parroter.celery import app as celery_app
 from image_parroter.settings import object_storage_origins
@@ -446,11 +448,29 @@ class Person:
 
     def ask(self, what: str, method: str, path: str, **kwargs) -> requests.Response:
         started = time.monotonic()
-        response = self.session.request(
-            method, self.url + path, timeout=10, allow_redirects=False, **kwargs
-        )
+        try:
+            response = self._send(method, path, **kwargs)
+        except requests.ConnectionError as error:
+            # As a browser does, a GET that met its kept-alive connection closed is sent again
+            # on a new one. gunicorn closes a connection after an answer given without reading
+            # a body of over 64 KB (an upload refused while the database is away), and a
+            # request sent before that close arrives meets it.
+            if method != "get" or not closed_before_answering(error):
+                raise
+            response = self._send(method, path, **kwargs)
         self.waited[what] = round(time.monotonic() - started, 3)
         return response
+
+    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(
+            method, self.url + path, timeout=10, allow_redirects=False, **kwargs
+        )
+
+
+def closed_before_answering(error: requests.ConnectionError) -> bool:
+    """The server closed the connection without a byte of an answer (the request was sent)."""
+    cause = error.args[0] if error.args else None
+    return isinstance(cause, ProtocolError) and isinstance(cause.args[-1], RemoteDisconnected)
 
 
 object_storage_env = devstack.object_storage_env

@@ -8,6 +8,7 @@ only. Short header timeout (2 s), so that the cuts show within the test."""
 import socket
 import sys
 import zipfile
+from collections import Counter
 from io import BytesIO
 from pathlib import Path
 
@@ -114,3 +115,28 @@ def test_a_request_through_the_front_is_not_a_loopback_one(site):
     gunicorn.sendall(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")
     assert gunicorn.makefile("rb").readline().split()[1] == b"200"
     gunicorn.close()
+
+
+def test_an_answer_given_before_its_body_is_read_breaks_no_later_request(site):
+    """gunicorn closes a connection once it has answered without reading a body of over
+    64 KB (a refused upload, a GET with a body). The front gives a request with a body a
+    connection to gunicorn of its own, so no later request is sent on one gunicorn closed:
+    nginx would log it, send a GET again, and answer a POST 502."""
+    site, stack = site
+    session = requests.Session()
+    session.get(f"{site.url}/", timeout=10)
+    setlang = {"csrfmiddlewaretoken": session.cookies["csrftoken"], "language": "en"}
+    statuses = Counter()
+    for _ in range(200):
+        unread = session.request("GET", f"{site.url}/", data=b"x" * 120_000, timeout=10)
+        statuses[f"GET with a body {unread.status_code}"] += 1
+        post = session.post(
+            f"{site.url}/i18n/setlang/",
+            data=setlang,
+            headers={"Referer": f"{site.url}/"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        statuses[f"POST {post.status_code}"] += 1
+    assert statuses == {"GET with a body 200": 200, "POST 302": 200}
+    assert "upstream prematurely closed" not in stack.log.read_text(errors="replace")
