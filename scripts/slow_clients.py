@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import io
 import ipaddress
+import itertools
 import json
 import os
 import re
@@ -154,6 +155,18 @@ def closed_or_answered(sock: socket.socket) -> bytes | None:
         return b""
 
 
+def status_of(answer: bytes | None) -> str | None:
+    """The status code that an answer's first bytes carry ("429"), None without one."""
+    status = re.match(rb"HTTP/1\.[01] (\d{3})", answer or b"")
+    return status[1].decode() if status else None
+
+
+def header_lines():
+    """A maker of request header lines, each one new: what a slowloris client trickles."""
+    count = itertools.count()
+    return lambda: f"X-Slow-{next(count)}: 1\r\n".encode()
+
+
 def upload_head(site: Site, length: int) -> bytes:
     """A POST / that announces a multipart body of `length` bytes, with the form's start."""
     token = site.session.cookies["csrftoken"]
@@ -228,8 +241,8 @@ def slow_client(kind: str, site: Site, address: str, until: float, crowd: Crowd)
         finally:
             sock.close()
         if outcome is not None:
-            status = re.match(rb"HTTP/1\.[01] (\d{3})", outcome)
-            if status and status[1] not in (b"200", b"302"):
+            status = status_of(outcome)
+            if status and status not in ("200", "302"):
                 crowd.refused(kind)
             elif time.monotonic() < until:
                 crowd.cut(kind, time.monotonic() - began)
@@ -262,8 +275,7 @@ def slow_upload(sock, site: Site, until: float, crowd: Crowd) -> bytes | None:
 
 def slowloris(sock, site: Site, until: float, crowd: Crowd) -> bytes | None:
     sock.sendall(f"GET / HTTP/1.1\r\nHost: {site.host[0]}\r\n".encode())
-    lines = iter(range(10**6))
-    return _trickle(sock, crowd, until, 5.0, lambda: f"X-Slow-{next(lines)}: 1\r\n".encode())
+    return _trickle(sock, crowd, until, 5.0, header_lines())
 
 
 def slow_reader(sock, site: Site, until: float, crowd: Crowd) -> bytes | None:
@@ -367,9 +379,9 @@ def oversized_upload(site: Site, length: int = 2 * 1024**3, address: str = "127.
         pass
     finally:
         sock.close()
-    status = re.match(rb"HTTP/1\.[01] (\d{3})", answer or b"")
+    status = status_of(answer)
     return {
-        "status": int(status[1]) if status else None,
+        "status": int(status) if status else None,
         "seconds": round(time.monotonic() - started, 3),
         "body_bytes_sent": sent,
     }
@@ -379,21 +391,16 @@ def cut_after(site: Site, *, header_lines_every: float | None, limit: float) -> 
     """Seconds until the site closes a connection that sends nothing (None) or a request header
     a line every `header_lines_every` seconds; None if it is still open after `limit`."""
     sock = connect(site, "127.0.0.1")
-    started, lines = time.monotonic(), 0
+    started = time.monotonic()
     try:
-        if header_lines_every is not None:
+        if header_lines_every is None:  # one empty "line" at once, then nothing until the end
+            every, piece = limit, lambda: b""
+        else:
             sock.sendall(b"GET / HTTP/1.1\r\n")
-        while (elapsed := time.monotonic() - started) < limit:
-            if closed_or_answered(sock) is not None:
-                return round(elapsed, 2)
-            if header_lines_every is not None and elapsed >= lines * header_lines_every:
-                try:
-                    sock.sendall(f"X-Slow-{lines}: 1\r\n".encode())
-                except OSError:
-                    return round(time.monotonic() - started, 2)
-                lines += 1
-            time.sleep(0.05)
-        return None
+            every, piece = header_lines_every, header_lines()
+        if _trickle(sock, Crowd(), started + limit, every, piece) is None:
+            return None
+        return round(time.monotonic() - started, 2)
     finally:
         sock.close()
 
@@ -410,8 +417,7 @@ def one_address_capped(site: Site, connections: int, address: str = "127.0.0.2")
         time.sleep(0.5)
         for sock in socks:
             answer = closed_or_answered(sock)
-            status = re.match(rb"HTTP/1\.[01] (\d{3})", answer or b"")
-            key = status[1].decode() if status else ("closed" if answer == b"" else "held")
+            key = status_of(answer) or ("closed" if answer == b"" else "held")
             statuses[key] = statuses.get(key, 0) + 1
     finally:
         for sock in socks:

@@ -81,9 +81,15 @@ def test_docker_compose_refuses_to_run_without_its_secrets(secret):
     assert f"set {secret} to a long random string" in checked.stderr
 
 
+def compose_config(**env: str) -> dict:
+    """docker-compose.yml's services as Docker Compose reads them, with the secrets and `env`
+    set."""
+    config = docker_compose("config", "--format", "json", **SECRETS, **env)
+    return json.loads(config.stdout)["services"]
+
+
 def images(**env: str) -> dict:
-    config = json.loads(docker_compose("config", "--format", "json", **SECRETS, **env).stdout)
-    services = config["services"]
+    services = compose_config(**env)
     return {
         "redis": services["redis"]["image"],
         "postgres": services["postgres"]["image"],
@@ -120,11 +126,6 @@ def test_procfile_and_compose_run_the_same_commands():
     assert set(processes) == set(PROCESSES)
     for name in PROCESSES:
         assert without_bind(services[name]["command"]) == without_bind(processes[name]), name
-
-
-def compose_config() -> dict:
-    """docker-compose.yml as Docker Compose reads it, with the variables set."""
-    return json.loads(docker_compose("config", "--format", "json", **SECRETS).stdout)["services"]
 
 
 def test_only_the_front_faces_clients_and_gunicorn_is_on_a_socket_it_shares_with_it():
